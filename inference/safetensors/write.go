@@ -1,0 +1,98 @@
+package safetensors
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	st "github.com/nlpodyssey/safetensors"
+)
+
+// Tensor is a named tensor to be written.
+type Tensor struct {
+	Name  string
+	DType DType
+	Shape []int64
+	Data  []byte // little-endian elements
+}
+
+// view adapts Tensor to the writer library's View interface.
+type view struct{ t Tensor }
+
+func (v view) DType() DType { return v.t.DType }
+func (v view) Shape() []uint64 {
+	s := make([]uint64, len(v.t.Shape))
+	for i, d := range v.t.Shape {
+		s[i] = uint64(d)
+	}
+	return s
+}
+func (v view) Data() []byte     { return v.t.Data }
+func (v view) DataLen() uint64 { return uint64(len(v.t.Data)) }
+
+// FromFloat32 builds an F32 tensor.
+func FromFloat32(name string, shape []int64, values []float32) Tensor {
+	data := make([]byte, 4*len(values))
+	for i, x := range values {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(x))
+	}
+	return Tensor{Name: name, DType: F32, Shape: shape, Data: data}
+}
+
+// FromBF16 builds a BF16 tensor, rounding each value to nearest even.
+func FromBF16(name string, shape []int64, values []float32) Tensor {
+	data := make([]byte, 2*len(values))
+	for i, x := range values {
+		binary.LittleEndian.PutUint16(data[2*i:], Float32ToBF16(x))
+	}
+	return Tensor{Name: name, DType: BF16, Shape: shape, Data: data}
+}
+
+// Write stores tensors in a new safetensors file at path. The file is written
+// beside its destination and renamed into place, so a reader never sees a
+// partial file.
+func Write(path string, tensors []Tensor, metadata map[string]string) error {
+	byName := make(map[string]view, len(tensors))
+	for _, t := range tensors {
+		want := uint64(1)
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("safetensors %s: tensor %q has negative dimension in shape %v", path, t.Name, t.Shape)
+			}
+			want *= uint64(d)
+		}
+		if want*t.DType.Size() != uint64(len(t.Data)) {
+			return fmt.Errorf("safetensors %s: tensor %q (%s %v) has %d data bytes, want %d", path, t.Name, t.DType, t.Shape, len(t.Data), want*t.DType.Size())
+		}
+		if _, dup := byName[t.Name]; dup {
+			return fmt.Errorf("safetensors %s: tensor %q given twice", path, t.Name)
+		}
+		byName[t.Name] = view{t}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	err = st.SerializeToWriter(byName, metadata, w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("safetensors %s: writing: %w", path, err)
+	}
+	return nil
+}
