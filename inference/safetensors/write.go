@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	st "github.com/nlpodyssey/safetensors"
+
+	"github.com/sensenova/studio/internal/atomicfile"
 )
 
 // Tensor is a named tensor to be written.
@@ -30,7 +30,7 @@ func (v view) Shape() []uint64 {
 	}
 	return s
 }
-func (v view) Data() []byte     { return v.t.Data }
+func (v view) Data() []byte    { return v.t.Data }
 func (v view) DataLen() uint64 { return uint64(len(v.t.Data)) }
 
 // FromFloat32 builds an F32 tensor.
@@ -72,27 +72,17 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 		}
 		byName[t.Name] = view{t}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return fmt.Errorf("safetensors %s: %w", path, err)
 	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = st.SerializeToWriter(byName, metadata, w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	defer f.Abort()
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := st.SerializeToWriter(byName, metadata, w); err != nil {
 		return fmt.Errorf("safetensors %s: writing: %w", path, err)
 	}
-	return nil
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("safetensors %s: writing: %w", path, err)
+	}
+	return f.Commit()
 }
