@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -83,6 +84,77 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("safetensors %s: writing: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// WriteSparse writes a safetensors file with a complete header for the
+// given tensors (their Name, DType and Shape; Start and End are ignored and
+// assigned in order) but never writes the data section: the file is
+// extended to its full size with Truncate. On file systems with sparse files
+// (ext4, XFS, btrfs, APFS, tmpfs) it then costs only the header's disk
+// blocks, and every tensor reads as zeros. It serves layout tests and demo
+// folders at the real model's size (≈35 GB of headers-only bf16). On
+// Windows (NTFS without the sparse flag) the space may be reserved.
+func WriteSparse(path string, tensors []TensorInfo, metadata map[string]string) error {
+	header := make(map[string]any, len(tensors)+1)
+	if len(metadata) > 0 {
+		header["__metadata__"] = metadata
+	}
+	var offset int64
+	for _, t := range tensors {
+		if t.Name == "" || t.Name == "__metadata__" {
+			return fmt.Errorf("safetensors %s: invalid tensor name %q", path, t.Name)
+		}
+		if _, dup := header[t.Name]; dup {
+			return fmt.Errorf("safetensors %s: tensor %q given twice", path, t.Name)
+		}
+		if t.DType > st.U64 {
+			return fmt.Errorf("safetensors %s: tensor %q has invalid dtype %d", path, t.Name, uint8(t.DType))
+		}
+		n := int64(t.DType.Size())
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("safetensors %s: tensor %q has negative dimension in shape %v", path, t.Name, t.Shape)
+			}
+			if d > 0 && n > math.MaxInt64/d {
+				return fmt.Errorf("safetensors %s: tensor %q has shape %v, too many elements", path, t.Name, t.Shape)
+			}
+			n *= d
+		}
+		shape := t.Shape
+		if shape == nil {
+			shape = []int64{}
+		}
+		header[t.Name] = map[string]any{
+			"dtype":        t.DType.String(),
+			"shape":        shape,
+			"data_offsets": [2]int64{offset, offset + n},
+		}
+		offset += n
+	}
+	hdr, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("safetensors %s: encoding header: %w", path, err)
+	}
+	for len(hdr)%8 != 0 { // pad with spaces to 8-byte alignment, as writers do
+		hdr = append(hdr, ' ')
+	}
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	defer f.Abort()
+	var lenBuf [8]byte
+	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hdr)))
+	if _, err := f.Write(lenBuf[:]); err != nil {
+		return fmt.Errorf("safetensors %s: writing: %w", path, err)
+	}
+	if _, err := f.Write(hdr); err != nil {
+		return fmt.Errorf("safetensors %s: writing: %w", path, err)
+	}
+	if err := f.Truncate(8 + int64(len(hdr)) + offset); err != nil {
+		return fmt.Errorf("safetensors %s: extending to %d bytes: %w", path, 8+int64(len(hdr))+offset, err)
 	}
 	return f.Commit()
 }
