@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sensenova/studio/internal/golden"
 )
 
 func parseMap(t *testing.T, m map[string]any) (*Config, error) {
@@ -341,7 +343,11 @@ func FuzzParseConfig(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "golden", "mlphead", ConfigFile))
+	dir, err := golden.Path("mlphead")
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		f.Fatalf("golden config: %v", err)
 	}

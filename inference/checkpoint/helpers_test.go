@@ -10,15 +10,16 @@ import (
 	"testing"
 
 	"github.com/sensenova/studio/inference/safetensors"
+	"github.com/sensenova/studio/internal/golden"
 )
 
 // goldenDir returns a golden folder, read in place; a missing one fails the
 // test (the fixtures are part of the project's shared tree).
 func goldenDir(t *testing.T, name string) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "golden", name)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		t.Fatalf("golden fixture folder %s missing (want shared/golden/%s beside the project): %v", dir, name, err)
+	dir, err := golden.Path(name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -1,18 +1,14 @@
 package imageproc
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/sensenova/studio/inference/safetensors"
+	"github.com/sensenova/studio/internal/golden"
 )
-
-// goldenDir is the shared golden fixtures folder, read in place.
-const goldenDir = "../../../shared/golden"
 
 // pixelDiff compares the RGB bytes of got with want ([H,W,3] bytes) and
 // returns the largest absolute difference and the number of differing bytes.
@@ -49,13 +45,6 @@ func rgbBytes(img *image.NRGBA) []byte {
 	return out
 }
 
-type goldenCase struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	InputPNGs []string `json:"input_pngs"`
-	InputPNG  string   `json:"input_png"`
-}
-
 // TestGoldenContextPictures runs the reference's context-picture
 // preprocessing (load → RGB → SmartResize → bicubic Resize) on every golden
 // input picture and compares with the bytes and grid the reference recorded.
@@ -65,16 +54,13 @@ type goldenCase struct {
 func TestGoldenContextPictures(t *testing.T) {
 	total := 0
 	for _, folder := range []string{"mlphead", "pixelhead"} {
-		dir := filepath.Join(goldenDir, folder)
-		raw, err := os.ReadFile(filepath.Join(dir, "cases.json"))
+		dir, err := golden.Path(folder)
 		if err != nil {
-			t.Fatalf("golden fixtures missing (they are read in place from %s): %v", goldenDir, err)
+			t.Fatal(err)
 		}
-		var doc struct {
-			Cases []goldenCase `json:"cases"`
-		}
-		if err := json.Unmarshal(raw, &doc); err != nil {
-			t.Fatalf("%s/cases.json: %v", dir, err)
+		doc, err := golden.LoadCases(folder)
+		if err != nil {
+			t.Fatal(err)
 		}
 		refs, err := safetensors.Open(filepath.Join(dir, "references.safetensors"))
 		if err != nil {

@@ -17,19 +17,15 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sensenova/studio/inference/safetensors"
+	"github.com/sensenova/studio/internal/golden"
 )
 
-// goldenDir returns the shared golden folder, read in place. The repository
-// and shared/ sit side by side (here and in CI), so from this package it is
-// ../../../shared/golden.
+// goldenDir returns the shared golden folder, read in place.
 func goldenDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "golden"))
+	dir, err := golden.Dir()
 	if err != nil {
 		tb.Fatal(err)
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		tb.Fatalf("golden fixtures not found at %s (want the shared/ folder next to the repository root): %v", dir, err)
 	}
 	return dir
 }
