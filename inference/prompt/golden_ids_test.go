@@ -98,3 +98,84 @@ func equalInt64(a []int, b []int64) bool {
 	}
 	return true
 }
+
+// TestGoldenEditContextLayout assembles each golden editing prompt with its
+// picture's recorded grid: the expanded prompt must hold exactly as many
+// <IMG_CONTEXT> tokens as the reference's context features have rows, all
+// sharing one t, with the grid's row-major (h, w).
+func TestGoldenEditContextLayout(t *testing.T) {
+	for _, folder := range []string{"mlphead", "pixelhead"} {
+		dir, err := golden.Path(folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := LookupSpecialIDs(tok.TokenID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs, err := safetensors.Open(dir + "/references.safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer refs.Close()
+		cs, err := golden.LoadCases(folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edits := 0
+		for _, c := range cs.Cases {
+			if c.Kind != "edit" {
+				continue
+			}
+			edits++
+			key := folder + "." + c.Name
+			grid16, _, err := refs.Int64(key + ".input1_grid_hw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			featInfo, ok := refs.Info(key + ".input_features")
+			if !ok {
+				t.Fatalf("%s: no input_features", key)
+			}
+			grid := TokenGrid{Rows: int(grid16[0]) / 2, Cols: int(grid16[1]) / 2}
+			q, err := Edit(c.Prompt, len(c.InputPNGs), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err = ExpandImages(q, []int{grid.Tokens()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := tok.Encode(q)
+			pos, err := Indexes(ids, sp, []TokenGrid{grid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ctx []int
+			for i, id := range ids {
+				if id == sp.ImgContext {
+					ctx = append(ctx, i)
+				}
+			}
+			if int64(len(ctx)) != featInfo.Shape[0] {
+				t.Errorf("%s: %d context tokens, reference features have %d rows", key, len(ctx), featInfo.Shape[0])
+				continue
+			}
+			for k, i := range ctx {
+				if pos.T[i] != pos.T[ctx[0]] || pos.H[i] != k/grid.Cols || pos.W[i] != k%grid.Cols {
+					t.Fatalf("%s: context token %d at (%d,%d,%d)", key, k, pos.T[i], pos.H[i], pos.W[i])
+				}
+			}
+			if ids[ctx[0]-1] != sp.ImgStart || ids[ctx[len(ctx)-1]+1] != sp.ImgEnd || ids[len(ids)-1] != sp.ImgStart {
+				t.Errorf("%s: picture not framed by <img>…</img>, or the prompt does not end with <img>", key)
+			}
+		}
+		if edits != 2 {
+			t.Errorf("%s: %d editing cases, want 2", folder, edits)
+		}
+	}
+}
