@@ -9,32 +9,45 @@ import (
 	"github.com/sensenova/studio/internal/golden"
 )
 
+// goldenFolder is one golden checkpoint folder's tokenizer, special ids,
+// reference tensors and cases.
+type goldenFolder struct {
+	tok   *tokenizer.Tokenizer
+	sp    SpecialIDs
+	refs  *safetensors.File
+	cases *golden.Cases
+}
+
+func openGolden(t *testing.T, folder string) goldenFolder {
+	t.Helper()
+	dir, err := golden.Path(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenFolder
+	if g.tok, err = tokenizer.Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	if g.sp, err = LookupSpecialIDs(g.tok.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	if g.refs, err = safetensors.Open(dir + "/references.safetensors"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.refs.Close() })
+	if g.cases, err = golden.LoadCases(folder); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 // TestGoldenPromptIDsAndIndexes builds every recorded prompt from its case's
 // parameters, tokenizes it with the checkpoint's own tokenizer and computes
 // its positions; ids and (t, h, w) must equal the reference's exactly.
 func TestGoldenPromptIDsAndIndexes(t *testing.T) {
 	for _, folder := range []string{"mlphead", "pixelhead"} {
-		dir, err := golden.Path(folder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := tokenizer.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sp, err := LookupSpecialIDs(tok.TokenID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		refs, err := safetensors.Open(dir + "/references.safetensors")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer refs.Close()
-		cs, err := golden.LoadCases(folder)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := openGolden(t, folder)
+		tok, sp, refs, cs := g.tok, g.sp, g.refs, g.cases
 		checked := 0
 		for _, c := range cs.Cases {
 			branches := map[string]string{}
@@ -105,27 +118,8 @@ func equalInt64(a []int, b []int64) bool {
 // sharing one t, with the grid's row-major (h, w).
 func TestGoldenEditContextLayout(t *testing.T) {
 	for _, folder := range []string{"mlphead", "pixelhead"} {
-		dir, err := golden.Path(folder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := tokenizer.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sp, err := LookupSpecialIDs(tok.TokenID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		refs, err := safetensors.Open(dir + "/references.safetensors")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer refs.Close()
-		cs, err := golden.LoadCases(folder)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g := openGolden(t, folder)
+		tok, sp, refs, cs := g.tok, g.sp, g.refs, g.cases
 		edits := 0
 		for _, c := range cs.Cases {
 			if c.Kind != "edit" {

@@ -78,11 +78,7 @@ func DecodeFloat32(dt DType, raw []byte, dst []float32) ([]float32, error) {
 // Float32 reads a floating tensor (F32, BF16, F16 or F64) as float32 values
 // and returns them with the tensor's shape.
 func (f *File) Float32(name string) ([]float32, []int64, error) {
-	ti, ok := f.tensors[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("safetensors %s: no tensor %q", f.Path, name)
-	}
-	raw, err := f.Bytes(name)
+	ti, raw, err := f.infoAndBytes(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,11 +92,7 @@ func (f *File) Float32(name string) ([]float32, []int64, error) {
 // Int64 reads an integer tensor (I64, I32 or U8) as int64 values and returns
 // them with the tensor's shape.
 func (f *File) Int64(name string) ([]int64, []int64, error) {
-	ti, ok := f.tensors[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("safetensors %s: no tensor %q", f.Path, name)
-	}
-	raw, err := f.Bytes(name)
+	ti, raw, err := f.infoAndBytes(name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,4 +115,14 @@ func (f *File) Int64(name string) ([]int64, []int64, error) {
 		return nil, nil, fmt.Errorf("safetensors %s: tensor %q has dtype %s, want an integer type (I64, I32, U8)", f.Path, name, ti.DType)
 	}
 	return out, ti.Shape, nil
+}
+
+// infoAndBytes returns a tensor's description and its mapped bytes.
+func (f *File) infoAndBytes(name string) (TensorInfo, []byte, error) {
+	ti, ok := f.tensors[name]
+	if !ok {
+		return TensorInfo{}, nil, fmt.Errorf("safetensors %s: no tensor %q", f.Path, name)
+	}
+	raw, err := f.Bytes(name)
+	return ti, raw, err
 }
