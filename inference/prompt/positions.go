@@ -69,17 +69,24 @@ type TokenGrid struct{ Rows, Cols int }
 // Tokens returns Rows·Cols.
 func (g TokenGrid) Tokens() int { return g.Rows * g.Cols }
 
+// UpstreamImgStartID is the id of <img> in the real SenseNova-U1 vocabulary,
+// which the reference's editing path hard-codes for its position rule
+// instead of asking the tokenizer (PIPELINES.md 1.2). Pass a SpecialIDs whose
+// ImgStart is this value to Indexes to reproduce that path on any
+// tokenizer; on the real one it changes nothing.
+const UpstreamImgStartID = 151670
+
 // Indexes computes the (t, h, w) positions of a prompt (MODEL.md 3.3):
-// t counts every token except that all <IMG_CONTEXT> tokens of one picture
-// share t(<img>)+1 (so </img> gets t(<img>)+2); the context tokens of
-// picture k get the row-major coordinates of grids[k]; every other token has
-// h = w = 0. The run of <IMG_CONTEXT> tokens after each <img> must match its
-// grid, and every grid must be used.
+// t_k = Σ_{j≤k} ([ids_j ≠ <IMG_CONTEXT>] + [ids_{j−1} = sp.ImgStart]) − 1, so
+// all <IMG_CONTEXT> tokens of one picture share t(<img>)+1 and </img> gets
+// t(<img>)+2; the k-th run of <IMG_CONTEXT> tokens is picture k and its
+// tokens get the row-major coordinates of grids[k]; every other token has
+// h = w = 0. Each run must match its grid, and every grid must be used.
 func Indexes(ids []int, sp SpecialIDs, grids []TokenGrid) (Positions, error) {
 	p := Positions{T: make([]int, len(ids)), H: make([]int, len(ids)), W: make([]int, len(ids))}
 	t := -1
-	img := -1 // index into grids of the picture being read
-	k := 0    // context token within that picture
+	pic := -1 // index into grids of the run being read
+	k := 0    // context token within that run
 	for i, id := range ids {
 		if id != sp.ImgContext {
 			t++
@@ -88,32 +95,41 @@ func Indexes(ids []int, sp SpecialIDs, grids []TokenGrid) (Positions, error) {
 			t++
 		}
 		p.T[i] = t
-		switch {
-		case id == sp.ImgContext:
-			if img < 0 || img >= len(grids) || k >= grids[img].Tokens() {
-				return Positions{}, fmt.Errorf("prompt: %s at token %d is outside any picture's token run (grids %v)", ImgContext, i, grids)
+		if id != sp.ImgContext {
+			continue
+		}
+		if i == 0 || ids[i-1] != sp.ImgContext { // a new picture's run
+			if err := checkRun(grids, pic, k); err != nil {
+				return Positions{}, err
 			}
-			p.H[i], p.W[i] = k/grids[img].Cols, k%grids[img].Cols
-			k++
-		case id == sp.ImgStart:
-			if img >= 0 && img < len(grids) && k != grids[img].Tokens() {
-				return Positions{}, fmt.Errorf("prompt: picture %d has %d context tokens, its grid %dx%d needs %d", img+1, k, grids[img].Rows, grids[img].Cols, grids[img].Tokens())
-			}
-			// An <img> followed by context tokens starts the next picture; a
-			// trailing <img> (the one that opens a generated image) does not.
-			if i+1 < len(ids) && ids[i+1] == sp.ImgContext {
-				img++
-				k = 0
+			pic, k = pic+1, 0
+			if pic >= len(grids) {
+				return Positions{}, fmt.Errorf("prompt: the ids hold more pictures than the %d grid(s) given", len(grids))
 			}
 		}
+		g := grids[pic]
+		if k >= g.Tokens() {
+			return Positions{}, fmt.Errorf("prompt: picture %d has more than the %d context tokens of its %dx%d grid", pic+1, g.Tokens(), g.Rows, g.Cols)
+		}
+		p.H[i], p.W[i] = k/g.Cols, k%g.Cols
+		k++
 	}
-	if img >= 0 && img < len(grids) && k != grids[img].Tokens() {
-		return Positions{}, fmt.Errorf("prompt: picture %d has %d context tokens, its grid %dx%d needs %d", img+1, k, grids[img].Rows, grids[img].Cols, grids[img].Tokens())
+	if err := checkRun(grids, pic, k); err != nil {
+		return Positions{}, err
 	}
-	if img+1 != len(grids) {
-		return Positions{}, fmt.Errorf("prompt: the ids hold %d picture(s), %d grid(s) were given", img+1, len(grids))
+	if pic+1 != len(grids) {
+		return Positions{}, fmt.Errorf("prompt: the ids hold %d picture(s), %d grid(s) were given", pic+1, len(grids))
 	}
 	return p, nil
+}
+
+// checkRun reports a finished run of context tokens shorter than its grid.
+func checkRun(grids []TokenGrid, pic, k int) error {
+	if pic >= 0 && k != grids[pic].Tokens() {
+		g := grids[pic]
+		return fmt.Errorf("prompt: picture %d has %d context tokens, its grid %dx%d needs %d", pic+1, k, g.Rows, g.Cols, g.Tokens())
+	}
+	return nil
 }
 
 // TextAfter returns the positions of n text tokens appended after a sequence

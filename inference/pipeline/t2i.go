@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sensenova/studio/inference/prompt"
+	"github.com/sensenova/studio/inference/sampler"
+)
+
+// TextToImageRequest is one text-to-image call (PIPELINES.md 3).
+type TextToImageRequest struct {
+	Prompt string
+	// Think lets the model reason (greedy, at most MaxThinkTokens tokens)
+	// before it draws.
+	Think bool
+	ImageSettings
+}
+
+// Result is what a picture-making task returns.
+type Result struct {
+	// Canvases are the pictures in model space, [3, Height, Width] each.
+	Canvases      [][]float32
+	Width, Height int
+	// ThinkIDs are the reasoning tokens (think mode), ThinkText their
+	// decoding with special tokens kept (it normally ends with </think>).
+	ThinkIDs  []int
+	ThinkText string
+}
+
+// TextToImage makes Batch pictures from a prompt.
+func (e *Engine) TextToImage(ctx context.Context, req TextToImageRequest, progress Progress) (*Result, error) {
+	s := req.ImageSettings
+	if err := s.normalise(sampler.TextToImage); err != nil {
+		return nil, err
+	}
+	cond, err := e.prefill(ctx, prompt.TextToImage(req.Prompt, req.Think), nil, req.Think)
+	if err != nil {
+		return nil, err
+	}
+	defer cond.cache.Free()
+	res := &Result{Width: s.Width, Height: s.Height}
+	if req.Think {
+		if res.ThinkIDs, err = e.think(ctx, cond, MaxThinkTokens, progress); err != nil {
+			return nil, err
+		}
+		res.ThinkText = e.Tokenizer.Decode(res.ThinkIDs, false)
+	}
+	br := guidanceBranches{cond: cond.cache}
+	if _, uncond := s.Guidance.Branches(); uncond {
+		u, err := e.prefill(ctx, prompt.Unconditional(), nil, false)
+		if err != nil {
+			return nil, err
+		}
+		defer u.cache.Free()
+		br.uncond = u.cache
+	}
+	if err := e.makePictures(ctx, &s, br, res, progress); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// makePictures denoises Batch pictures with the same branches, each from its
+// own slice of one noise draw.
+func (e *Engine) makePictures(ctx context.Context, s *ImageSettings, br guidanceBranches, res *Result, progress Progress) error {
+	src := sampler.NewNoiseSource(s.Seed)
+	for k := 0; k < s.Batch; k++ {
+		canvas, err := e.denoise(ctx, s, br, unitNoise(s, k, src), k, progress)
+		if err != nil {
+			return fmt.Errorf("picture %d: %w", k+1, err)
+		}
+		res.Canvases = append(res.Canvases, canvas)
+		progress.emit(Event{Kind: EventPicture, Picture: k, Canvas: canvas, Width: s.Width, Height: s.Height})
+	}
+	return nil
+}
