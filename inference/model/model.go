@@ -54,15 +54,15 @@ type Model struct {
 	Dims   Dims
 	b      tensor.Backend
 
-	embed, lmHead   tensor.Tensor
-	norm, normGen   tensor.Tensor
-	layers          []Layer
-	vision          PatchEmbedder // understanding inputs (ImageNet-normalised pixels)
-	visionGen       PatchEmbedder // the noisy canvas
-	timeEmbed       TimestepEmbedder
-	noiseEmbed      *TimestepEmbedder // nil without add_noise_scale_embedding
-	mlpHead         *MLPHead
-	pixelHead       *PixelHead
+	embed, lmHead tensor.Tensor
+	norm, normGen tensor.Tensor
+	layers        []Layer
+	vision        PatchEmbedder // understanding inputs (ImageNet-normalised pixels)
+	visionGen     PatchEmbedder // the noisy canvas
+	timeEmbed     TimestepEmbedder
+	noiseEmbed    *TimestepEmbedder // nil without add_noise_scale_embedding
+	mlpHead       *MLPHead
+	pixelHead     *PixelHead
 }
 
 // sharedWeights are the tensors outside the layers and the fm modules.

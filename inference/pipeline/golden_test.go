@@ -221,7 +221,6 @@ func TestGoldenEdit(t *testing.T) {
 	}
 }
 
-
 // TestGoldenVQA answers the VQA case from the PNG (full preprocessing) and
 // from the reference's resized pixels: ids exactly, answer text exactly.
 func TestGoldenVQA(t *testing.T) {

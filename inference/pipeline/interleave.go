@@ -230,4 +230,3 @@ func InterleaveSize(first Picture) (w, h int, err error) {
 	h, w, err = imageproc.InterleaveOutputSize(first.Image.Rect.Dy(), first.Image.Rect.Dx())
 	return w, h, err
 }
-
