@@ -66,30 +66,9 @@ func (g goldenModel) ref(t *testing.T, name string) []float32 {
 	return v
 }
 
-// relErr is max |got − want| ÷ max |want|.
-func relErr(t *testing.T, what string, got, want []float32) float64 {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, reference has %d", what, len(got), len(want))
-	}
-	var maxDiff, maxRef float64
-	for i := range want {
-		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-float64(want[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
-		if math.IsNaN(float64(got[i])) {
-			t.Fatalf("%s: NaN at %d", what, i)
-		}
-	}
-	return maxDiff / maxRef
-}
-
 func checkClose(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
-	e := relErr(t, what, got, want)
-	t.Logf("%s: relative error %.3g", what, e)
-	if e > tol {
-		t.Errorf("%s: relative error %.3g exceeds %.0e", what, e, tol)
-	}
+	golden.CheckClose(t, what, got, want, tol)
 }
 
 // prefillText tokenizes a text-only prompt, prefills a fresh cache and

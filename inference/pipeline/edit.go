@@ -64,11 +64,8 @@ func (e *Engine) Edit(ctx context.Context, req EditRequest, progress Progress) (
 	}
 	defer cond.cache.Free()
 	res := &Result{Width: s.Width, Height: s.Height}
-	if req.Think {
-		if res.ThinkIDs, err = e.think(ctx, cond, MaxThinkTokens, progress); err != nil {
-			return nil, err
-		}
-		res.ThinkText = e.Tokenizer.Decode(res.ThinkIDs, false)
+	if err := e.thinkFirst(ctx, cond, req.Think, res, progress); err != nil {
+		return nil, err
 	}
 	br := guidanceBranches{cond: cond.cache}
 	imageOnly, uncond := s.Guidance.Prefixes()
@@ -81,7 +78,7 @@ func (e *Engine) Edit(ctx context.Context, req EditRequest, progress Progress) (
 		br.imageOnly = ic.cache
 	}
 	if uncond {
-		u, err := e.prefillWith(ctx, sp, prompt.Unconditional(), nil, false)
+		u, err := e.unconditional(ctx)
 		if err != nil {
 			return nil, err
 		}

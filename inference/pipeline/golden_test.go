@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"math"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -80,22 +79,7 @@ func (g goldenRun) pixels(t *testing.T, name string) *image.NRGBA {
 
 func checkClose(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, reference has %d", what, len(got), len(want))
-	}
-	var maxDiff, maxRef float64
-	for i := range want {
-		if math.IsNaN(float64(got[i])) {
-			t.Fatalf("%s: NaN at %d", what, i)
-		}
-		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-float64(want[i])))
-		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
-	}
-	rel := maxDiff / maxRef
-	t.Logf("%s: relative error %.3g", what, rel)
-	if rel > tol {
-		t.Errorf("%s: relative error %.3g exceeds %.0e", what, rel, tol)
-	}
+	golden.CheckClose(t, what, got, want, tol)
 }
 
 func guidanceOf(c golden.Case) sampler.Guidance {

@@ -97,7 +97,7 @@ func (e *Engine) Interleave(ctx context.Context, req InterleaveRequest, progress
 		return nil, err
 	}
 	defer tu.cache.Free()
-	iu, err := e.prefill(ctx, prompt.Unconditional(), nil, false)
+	iu, err := e.unconditional(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -40,15 +40,12 @@ func (e *Engine) TextToImage(ctx context.Context, req TextToImageRequest, progre
 	}
 	defer cond.cache.Free()
 	res := &Result{Width: s.Width, Height: s.Height}
-	if req.Think {
-		if res.ThinkIDs, err = e.think(ctx, cond, MaxThinkTokens, progress); err != nil {
-			return nil, err
-		}
-		res.ThinkText = e.Tokenizer.Decode(res.ThinkIDs, false)
+	if err := e.thinkFirst(ctx, cond, req.Think, res, progress); err != nil {
+		return nil, err
 	}
 	br := guidanceBranches{cond: cond.cache}
 	if _, uncond := s.Guidance.Branches(); uncond {
-		u, err := e.prefill(ctx, prompt.Unconditional(), nil, false)
+		u, err := e.unconditional(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -74,4 +71,24 @@ func (e *Engine) makePictures(ctx context.Context, s *ImageSettings, br guidance
 		progress.emit(Event{Kind: EventPicture, Picture: k, Canvas: canvas, Width: s.Width, Height: s.Height})
 	}
 	return nil
+}
+
+// thinkFirst runs the reasoning loop on the conditional branch when asked
+// and records the reasoning in res.
+func (e *Engine) thinkFirst(ctx context.Context, cond *branch, think bool, res *Result, progress Progress) error {
+	if !think {
+		return nil
+	}
+	ids, err := e.think(ctx, cond, MaxThinkTokens, progress)
+	if err != nil {
+		return err
+	}
+	res.ThinkIDs, res.ThinkText = ids, e.Tokenizer.Decode(ids, false)
+	return nil
+}
+
+// unconditional builds the unconditional guidance branch (no picture, no
+// text), the same for every task.
+func (e *Engine) unconditional(ctx context.Context) (*branch, error) {
+	return e.prefill(ctx, prompt.Unconditional(), nil, false)
 }
