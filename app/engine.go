@@ -1,0 +1,399 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sensenova/studio/inference/protocol"
+)
+
+// EngineStatus is what the window shows about the engine process.
+type EngineStatus struct {
+	State   string // "starting", "ready", "restarting", "stopped"
+	Message string // a sentence for the user, e.g. why it restarted
+	Version string
+	CUDA    bool
+}
+
+// Engine states.
+const (
+	EngineStarting   = "starting"
+	EngineReady      = "ready"
+	EngineRestarting = "restarting"
+	EngineStopped    = "stopped"
+)
+
+// EngineOptions configure the engine process.
+type EngineOptions struct {
+	// Binary is the path of the sensenova executable (FindEngine).
+	Binary string
+	// Args are extra arguments after "serve".
+	Args []string
+	// Log receives the engine's stderr (its progress and warnings); nil
+	// discards it.
+	Log io.Writer
+	// OnStatus is called (from the supervisor's goroutine) whenever the
+	// engine's state changes. It must not block.
+	OnStatus func(EngineStatus)
+	// MaxRestarts bounds restarts within RestartWindow (default 5 per minute);
+	// beyond that the engine stays stopped and says so.
+	MaxRestarts   int
+	RestartWindow time.Duration
+}
+
+// ErrEngineStopped is returned for work submitted to a stopped engine.
+var ErrEngineStopped = errors.New("the engine is not running")
+
+// Engine supervises `sensenova serve`: it starts the process, sends
+// requests, routes events to the job that asked, and restarts the process
+// when it dies — failing the jobs that were running with a clear error and
+// reloading the model that was loaded. All methods are safe for concurrent
+// use; nothing blocks the caller for longer than writing one line.
+type Engine struct {
+	opts EngineOptions
+
+	mu         sync.Mutex
+	proc       *engineProcess
+	jobs       map[string]*Job
+	nextID     int
+	lastLoad   *protocol.Request // replayed after a restart
+	status     EngineStatus
+	restarts   []time.Time
+	closed     bool
+	sessionDir string
+}
+
+// engineProcess is one run of the engine executable.
+type engineProcess struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	enc   *json.Encoder
+	done  chan struct{} // closed when the process has exited and its output is drained
+}
+
+// Job is one request in flight.
+type Job struct {
+	ID      string
+	req     protocol.Request
+	onEvent func(protocol.Event)
+	done    chan struct{}
+	final   protocol.Event
+	e       *Engine
+	once    sync.Once
+}
+
+// StartEngine starts the engine process and waits until it says hello (or
+// ctx ends).
+func StartEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
+	if opts.MaxRestarts == 0 {
+		opts.MaxRestarts = 5
+	}
+	if opts.RestartWindow == 0 {
+		opts.RestartWindow = time.Minute
+	}
+	e := &Engine{opts: opts, jobs: map[string]*Job{}}
+	hello := make(chan error, 1)
+	if err := e.spawn(hello); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-hello:
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		return e, nil
+	case <-ctx.Done():
+		e.Close()
+		return nil, ctx.Err()
+	}
+}
+
+// FindEngine returns the sensenova executable: $SENSENOVA_ENGINE, else the
+// one next to this program, else the one on PATH.
+func FindEngine() (string, error) {
+	if p := os.Getenv("SENSENOVA_ENGINE"); p != "" {
+		return p, nil
+	}
+	name := "sensenova"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("the engine program %q was not found next to the app or on PATH (set SENSENOVA_ENGINE to its path)", name)
+}
+
+func (e *Engine) setStatus(s EngineStatus) {
+	e.status = s
+	if e.opts.OnStatus != nil {
+		e.opts.OnStatus(s)
+	}
+}
+
+// Status returns the current engine status.
+func (e *Engine) Status() EngineStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}
+
+// SessionDir is the folder the engine writes its pictures to.
+func (e *Engine) SessionDir() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sessionDir
+}
+
+// spawn starts a process; hello receives nil once it said hello, or the
+// error that prevented it. Called with e.mu not held.
+func (e *Engine) spawn(hello chan<- error) error {
+	cmd := exec.Command(e.opts.Binary, append([]string{"serve"}, e.opts.Args...)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if e.opts.Log != nil {
+		cmd.Stderr = e.opts.Log
+	}
+	e.mu.Lock()
+	e.setStatus(EngineStatus{State: EngineStarting, Message: "Starting the engine…"})
+	e.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the engine %s: %w", e.opts.Binary, err)
+	}
+	p := &engineProcess{cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin), done: make(chan struct{})}
+	e.mu.Lock()
+	e.proc = p
+	e.mu.Unlock()
+	go e.read(p, stdout, hello)
+	return nil
+}
+
+// read routes the events of process p until it exits, then handles its
+// death.
+func (e *Engine) read(p *engineProcess, stdout io.Reader, hello chan<- error) {
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	greeted := false
+	for sc.Scan() {
+		var ev protocol.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			continue // not a protocol line; the engine logs to stderr
+		}
+		if ev.Event == protocol.EventHello {
+			e.mu.Lock()
+			e.sessionDir = ev.SessionDir
+			e.setStatus(EngineStatus{State: EngineReady, Message: "The engine is ready.", Version: ev.Version, CUDA: ev.CUDA})
+			e.mu.Unlock()
+			if !greeted && hello != nil {
+				hello <- nil
+			}
+			greeted = true
+			continue
+		}
+		e.route(ev)
+	}
+	err := p.cmd.Wait()
+	close(p.done)
+	if !greeted && hello != nil {
+		hello <- fmt.Errorf("the engine exited before it was ready: %v", err)
+	}
+	e.died(p, err)
+}
+
+// route hands an event to its job; a final event completes the job.
+func (e *Engine) route(ev protocol.Event) {
+	e.mu.Lock()
+	j := e.jobs[ev.ID]
+	final := ev.Event == protocol.EventDone || ev.Event == protocol.EventError || ev.Event == protocol.EventLoaded || ev.Event == protocol.EventGPU
+	if final && j != nil {
+		delete(e.jobs, ev.ID)
+	}
+	e.mu.Unlock()
+	if j == nil {
+		return
+	}
+	if j.onEvent != nil {
+		j.onEvent(ev)
+	}
+	if final {
+		j.finish(ev)
+	}
+}
+
+// died fails the jobs of a process that exited and restarts it unless the
+// engine was closed or restarts too often.
+func (e *Engine) died(p *engineProcess, exitErr error) {
+	e.mu.Lock()
+	if e.proc != p { // an older process
+		e.mu.Unlock()
+		return
+	}
+	e.proc = nil
+	jobs := e.jobs
+	e.jobs = map[string]*Job{}
+	closed := e.closed
+	why := "the engine stopped"
+	if exitErr != nil {
+		why = fmt.Sprintf("the engine stopped unexpectedly (%v)", exitErr)
+	}
+	now := time.Now()
+	recent := e.restarts[:0]
+	for _, t := range e.restarts {
+		if now.Sub(t) < e.opts.RestartWindow {
+			recent = append(recent, t)
+		}
+	}
+	e.restarts = recent
+	giveUp := len(recent) >= e.opts.MaxRestarts
+	if closed {
+		e.setStatus(EngineStatus{State: EngineStopped, Message: "The engine was stopped."})
+	} else if giveUp {
+		e.setStatus(EngineStatus{State: EngineStopped, Message: fmt.Sprintf("%s and kept failing (%d restarts in %v); it was not restarted again.", capitalise(why), len(recent), e.opts.RestartWindow)})
+	} else {
+		e.restarts = append(e.restarts, now)
+		e.setStatus(EngineStatus{State: EngineRestarting, Message: capitalise(why) + "; restarting it."})
+	}
+	load := e.lastLoad
+	e.mu.Unlock()
+
+	for _, j := range jobs {
+		ev := protocol.Event{ID: j.ID, Event: protocol.EventError, Code: "engine_stopped", Message: capitalise(why) + " while working on this request; nothing was lost, you can run it again."}
+		if j.onEvent != nil {
+			j.onEvent(ev)
+		}
+		j.finish(ev)
+	}
+	if closed || giveUp {
+		return
+	}
+	if err := e.spawn(nil); err != nil {
+		e.mu.Lock()
+		e.setStatus(EngineStatus{State: EngineStopped, Message: "The engine could not be restarted: " + err.Error()})
+		e.mu.Unlock()
+		return
+	}
+	if load != nil {
+		// Reload the model the window had loaded, under a new id.
+		re := *load
+		e.Submit(re, nil)
+	}
+}
+
+// Submit sends a request (its ID is assigned here) and returns the job.
+// onEvent, when not nil, receives every event of the job on the engine's
+// reader goroutine; it must not block.
+func (e *Engine) Submit(req protocol.Request, onEvent func(protocol.Event)) (*Job, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed || e.proc == nil {
+		return nil, ErrEngineStopped
+	}
+	e.nextID++
+	req.ID = strconv.Itoa(e.nextID)
+	j := &Job{ID: req.ID, req: req, onEvent: onEvent, done: make(chan struct{}), e: e}
+	if req.Op == protocol.OpLoad {
+		r := req
+		e.lastLoad = &r
+	} else if req.Op == protocol.OpUnload {
+		e.lastLoad = nil
+	}
+	e.jobs[req.ID] = j
+	if err := e.proc.enc.Encode(req); err != nil {
+		delete(e.jobs, req.ID)
+		return nil, fmt.Errorf("sending to the engine: %w", err)
+	}
+	return j, nil
+}
+
+// Cancel asks the engine to stop the job; its final event is then an error
+// with code "cancelled" (or its result, if it finished first).
+func (j *Job) Cancel() {
+	j.e.mu.Lock()
+	defer j.e.mu.Unlock()
+	if j.e.proc == nil {
+		return
+	}
+	j.e.nextID++
+	j.e.proc.enc.Encode(protocol.Request{ID: strconv.Itoa(j.e.nextID), Op: protocol.OpCancel, Target: j.ID})
+}
+
+func (j *Job) finish(ev protocol.Event) {
+	j.once.Do(func() {
+		j.final = ev
+		close(j.done)
+	})
+}
+
+// Done is closed when the job has its final event.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait returns the job's final event (done, loaded, gpu or error).
+func (j *Job) Wait(ctx context.Context) (protocol.Event, error) {
+	select {
+	case <-j.done:
+		return j.final, nil
+	case <-ctx.Done():
+		return protocol.Event{}, ctx.Err()
+	}
+}
+
+// Close stops the engine process (asking it to shut down, then killing it
+// after a grace period) and fails pending jobs.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	p := e.proc
+	if p != nil {
+		p.enc.Encode(protocol.Request{ID: "shutdown", Op: protocol.OpShutdown})
+		p.stdin.Close()
+	}
+	e.mu.Unlock()
+	if p == nil {
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// capitalise upper-cases the first letter of a sentence.
+func capitalise(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
