@@ -1,0 +1,5 @@
+//go:build !linux && !windows && !darwin
+
+package gpu
+
+func hostRAMBytes() int64 { return 0 }
