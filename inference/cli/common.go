@@ -325,11 +325,6 @@ func (run *engineRun) timed(w, h, batch int, fn func(batch *int) error) (float64
 	return sec, err
 }
 
-// decodeKeep decodes ids with special tokens kept (thinking text);
-// decodeSkip drops them (answers, storyboard text).
-func (run *engineRun) decodeKeep(ids []int) string { return run.e.Tokenizer.Decode(ids, false) }
-func (run *engineRun) decodeSkip(ids []int) string { return run.e.Tokenizer.Decode(ids, true) }
-
 // report prints the --profile summary.
 func (run *engineRun) report(w io.Writer) error {
 	if run.prof == nil {

@@ -182,7 +182,7 @@ type interleaveCall struct {
 
 func (f *interleaveFlags) generate(ctx context.Context, run *engineRun, g sampler.Guidance, c *interleaveCall, noise *safetensors.File, label string, s Streams) error {
 	prog := newProgress(s.Err)
-	prog.label, prog.stream, prog.decode = label, true, run.decodeSkip
+	prog.label, prog.stream = label, true
 	req := pipeline.InterleaveRequest{
 		Prompt: c.prompt, SystemMessage: f.systemMessage(), Think: c.think, Pictures: c.in.pics,
 		MaxNewTokens:  f.maxNewTokens,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sensenova/studio/inference/pipeline"
@@ -25,10 +24,6 @@ type progress struct {
 	stream bool
 	// tokenWord names what tokens are ("thinking", "answer").
 	tokenWord string
-	// decode, when set, turns streamed ids into text several at a time,
-	// so a character split over byte-level tokens prints whole.
-	decode  func(ids []int) string
-	pending []int
 
 	tokens    int
 	open      bool // a line is in progress (no newline yet)
@@ -50,16 +45,10 @@ func newProgress(w io.Writer) *progress {
 func (p *progress) handle(ev pipeline.Event) {
 	switch ev.Kind {
 	case pipeline.EventToken:
-		p.tokens++
+		if ev.TokenID >= 0 {
+			p.tokens++
+		}
 		switch {
-		case p.stream && p.decode != nil:
-			p.pending = append(p.pending, ev.TokenID)
-			text := p.decode(p.pending)
-			if strings.HasSuffix(text, "\ufffd") && len(p.pending) < 4 {
-				return // wait for the rest of the character
-			}
-			fmt.Fprint(p.w, text)
-			p.pending, p.open = p.pending[:0], true
 		case p.stream:
 			fmt.Fprint(p.w, ev.Text)
 			p.open = true
@@ -94,10 +83,6 @@ func (p *progress) handle(ev pipeline.Event) {
 
 // endTokens closes a line of streamed or counted tokens.
 func (p *progress) endTokens() {
-	if len(p.pending) > 0 {
-		fmt.Fprint(p.w, p.decode(p.pending))
-		p.pending, p.open = p.pending[:0], true
-	}
 	if p.open {
 		fmt.Fprintln(p.w)
 		p.open = false

@@ -139,7 +139,7 @@ func (f *t2iFlags) runPrompt(ctx context.Context, s Streams, set map[string]bool
 
 	warnIfUnsupported(s.Out, f.width, f.height, t2iPresets)
 	prog := newProgress(s.Err)
-	prog.stream, prog.decode = f.printThink, run.decodeKeep
+	prog.stream = f.printThink
 	var res *pipeline.Result
 	var imgs []*image.NRGBA
 	sec, err := run.timed(f.width, f.height, f.batch, func(*int) error {
@@ -267,7 +267,7 @@ func (f *t2iFlags) runJSONL(ctx context.Context, s Streams, set map[string]bool,
 		warnIfUnsupported(s.Out, sm.w, sm.h, t2iPresets)
 		prog := newProgress(s.Err)
 		prog.label = fmt.Sprintf("sample %d/%d", i+1, len(samples))
-		prog.stream, prog.decode = f.printThink, run.decodeKeep
+		prog.stream = f.printThink
 		var res *pipeline.Result
 		var imgs []*image.NRGBA
 		_, err := run.timed(sm.w, sm.h, 1, func(*int) error {

@@ -9,9 +9,10 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sensenova/studio/internal/atomicfile"
 )
 
 // TextChunk is one key/value text entry of a PNG file (for example a
@@ -271,20 +272,16 @@ func inflate(b []byte) ([]byte, error) {
 	return v, nil
 }
 
-// SavePNG writes img to path as a PNG file with the given text entries; see
-// EncodePNG.
-func SavePNG(path string, img image.Image, text []TextChunk) (err error) {
-	f, err := os.Create(path)
+// SavePNG writes img to path as a PNG file with the given text entries (see
+// EncodePNG), atomically: a reader sees the old file or the whole new one.
+func SavePNG(path string, img image.Image, text []TextChunk) error {
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return fmt.Errorf("save png: %w", err)
 	}
-	defer func() {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("save png %s: %w", path, cerr)
-		}
-	}()
+	defer f.Abort()
 	if err := EncodePNG(f, img, text); err != nil {
 		return fmt.Errorf("save png %s: %w", path, err)
 	}
-	return nil
+	return f.Commit()
 }

@@ -10,7 +10,9 @@ const (
 	// holds the current prediction of the clean picture as a canvas.
 	EventStep EventKind = iota + 1
 	// EventToken: the model produced a text token (thinking, an answer, or
-	// storyboard text); Text is its decoded piece.
+	// storyboard text); Text is the text it completes, possibly empty when
+	// the token ends inside a character (the pieces of a run, joined, equal
+	// its decoding). A last event with TokenID -1 may carry held-back text.
 	EventToken
 	// EventPicture: a picture is finished (interleave and batches); Canvas
 	// holds it.

@@ -6,6 +6,7 @@ import (
 	"image"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sensenova/studio/inference/imageproc"
@@ -342,4 +343,42 @@ func TestAppendedPictureEqualsPrefill(t *testing.T) {
 
 func promptInterleave(c golden.Case) (string, error) {
 	return prompt.Interleave(c.SystemMessage, c.Prompt, 0, c.ThinkMode)
+}
+
+// TestStreamedTextEqualsResult checks that the text pieces of EventToken,
+// joined, equal the decoded reasoning even where byte-level tokens split
+// characters (the golden think case has several).
+func TestStreamedTextEqualsResult(t *testing.T) {
+	for _, folder := range []string{"mlphead", "pixelhead"} {
+		g := openGolden(t, folder)
+		for _, c := range g.cases.Cases {
+			if c.Kind != "t2i_think" {
+				continue
+			}
+			var streamed strings.Builder
+			tokens := 0
+			s := settingsOf(c, nil)
+			s.Steps = 1
+			res, err := g.e.TextToImage(context.Background(), TextToImageRequest{Prompt: c.Prompt, Think: true, ImageSettings: s}, func(ev Event) {
+				if ev.Kind == EventToken {
+					streamed.WriteString(ev.Text)
+					if ev.TokenID >= 0 {
+						tokens++
+					}
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if streamed.String() != res.ThinkText {
+				t.Errorf("%s: streamed text differs from the decoded reasoning\n got %q\nwant %q", folder, streamed.String(), res.ThinkText)
+			}
+			if tokens != len(res.ThinkIDs) {
+				t.Errorf("%s: %d token events for %d reasoning tokens", folder, tokens, len(res.ThinkIDs))
+			}
+			if !strings.ContainsRune(res.ThinkText, '\uFFFD') && strings.Count(streamed.String(), "\uFFFD") > 0 {
+				t.Errorf("%s: streaming introduced replacement characters", folder)
+			}
+		}
+	}
 }

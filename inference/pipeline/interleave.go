@@ -113,14 +113,19 @@ func (e *Engine) Interleave(ctx context.Context, req InterleaveRequest, progress
 		// Text phase: greedy on the running context until <img>,
 		// <|im_end|> or the token budget.
 		var chunk []int
+		stream := e.newTextStream(true, progress)
 		for next != e.IDs.ImEnd && next != e.IDs.ImgStart && produced < maxTokens {
 			chunk = append(chunk, next)
 			produced++
-			progress.emit(Event{Kind: EventToken, TokenID: next, Text: e.Tokenizer.Decode([]int{next}, true)})
+			stream.push(next)
 			if logits, err = e.feed(ctx, cond, next); err != nil {
 				return nil, err
 			}
 			next = argmax(logits)
+		}
+		stream.flush()
+		if chunk == nil {
+			chunk = []int{}
 		}
 		res.Chunks = append(res.Chunks, chunk)
 		text.WriteString(e.Tokenizer.Decode(chunk, true))

@@ -23,13 +23,15 @@ const MaxThinkTokens = 1024
 // follow. It returns the kept ids.
 func (e *Engine) think(ctx context.Context, cond *branch, limit int, progress Progress) ([]int, error) {
 	var kept []int
+	stream := e.newTextStream(false, progress)
+	defer stream.flush()
 	next := argmax(cond.logits)
 	for len(kept) < limit {
 		if next == e.IDs.ImEnd {
 			break
 		}
 		kept = append(kept, next)
-		progress.emit(Event{Kind: EventToken, TokenID: next, Text: e.Tokenizer.Decode([]int{next}, false)})
+		stream.push(next)
 		logits, err := e.feed(ctx, cond, next)
 		if err != nil {
 			return kept, err

@@ -57,6 +57,8 @@ func (e *Engine) VQA(ctx context.Context, req VQARequest, progress Progress) (*V
 	}
 	defer br.cache.Free()
 	pick := newPicker(req.Sampling)
+	stream := e.newTextStream(true, progress)
+	defer stream.flush()
 	var ids []int
 	logits := br.logits
 	for len(ids) < req.MaxNewTokens {
@@ -65,7 +67,7 @@ func (e *Engine) VQA(ctx context.Context, req VQARequest, progress Progress) (*V
 		if next == e.IDs.ImEnd {
 			break
 		}
-		progress.emit(Event{Kind: EventToken, TokenID: next, Text: e.Tokenizer.Decode([]int{next}, true)})
+		stream.push(next)
 		if len(ids) == req.MaxNewTokens {
 			break
 		}
