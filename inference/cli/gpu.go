@@ -86,20 +86,7 @@ func runGPU(_ context.Context, args []string, s Streams) error {
 		return enc.Encode(newGPUPreset(d, hostRAM, gpu.ChoosePreset(d, hostRAM)))
 	}
 
-	inv, err := gpu.Detect()
-	rep := gpuReport{CUDA: !errors.Is(err, gpu.ErrNoCUDA), Inventory: inv}
-	if err != nil {
-		rep.Error = err.Error()
-	}
-	if rep.Devices == nil {
-		rep.Devices = []gpu.Device{}
-	}
-	hostRAM := gpu.HostRAMBytes()
-	d, p := gpu.ChooseForInventory(rep.Inventory, hostRAM)
-	rep.Preset = newGPUPreset(d, hostRAM, p)
-	if len(rep.Devices) > 0 {
-		rep.Preset.Index = &d.Index
-	}
+	rep, err := detectGPUs()
 	if encErr := enc.Encode(rep); encErr != nil {
 		return encErr
 	}
@@ -141,4 +128,25 @@ func positiveMiB(field, s string) (int64, error) {
 		return 0, fmt.Errorf("%s %q is not a whole number of MiB between 1 and %d", field, strings.TrimSpace(s), 16<<20)
 	}
 	return n << 20, nil
+}
+
+// detectGPUs is the report of `sensenova gpu` (and of the engine's gpu
+// request): the devices found and the preset chosen for the best of them.
+// The error is the detection's; the report says what was found anyway.
+func detectGPUs() (gpuReport, error) {
+	inv, err := gpu.Detect()
+	rep := gpuReport{CUDA: !errors.Is(err, gpu.ErrNoCUDA), Inventory: inv}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if rep.Devices == nil {
+		rep.Devices = []gpu.Device{}
+	}
+	hostRAM := gpu.HostRAMBytes()
+	d, p := gpu.ChooseForInventory(rep.Inventory, hostRAM)
+	rep.Preset = newGPUPreset(d, hostRAM, p)
+	if len(rep.Devices) > 0 {
+		rep.Preset.Index = &d.Index
+	}
+	return rep, err
 }
