@@ -69,7 +69,8 @@ type Engine struct {
 	proc       *engineProcess
 	jobs       map[string]*Job
 	nextID     int
-	lastLoad   *protocol.Request // replayed after a restart
+	lastLoad   *protocol.Request    // replayed after a restart…
+	lastLoadCB func(protocol.Event) // …with the same event handler
 	status     EngineStatus
 	restarts   []time.Time
 	closed     bool
@@ -279,7 +280,7 @@ func (e *Engine) died(p *engineProcess, exitErr error) {
 		e.restarts = append(e.restarts, now)
 		e.setStatus(EngineStatus{State: EngineRestarting, Message: capitalise(why) + "; restarting it."})
 	}
-	load := e.lastLoad
+	load, loadCB := e.lastLoad, e.lastLoadCB
 	e.mu.Unlock()
 
 	for _, j := range jobs {
@@ -300,8 +301,7 @@ func (e *Engine) died(p *engineProcess, exitErr error) {
 	}
 	if load != nil {
 		// Reload the model the window had loaded, under a new id.
-		re := *load
-		e.Submit(re, nil)
+		e.Submit(*load, loadCB)
 	}
 }
 
@@ -319,9 +319,9 @@ func (e *Engine) Submit(req protocol.Request, onEvent func(protocol.Event)) (*Jo
 	j := &Job{ID: req.ID, req: req, onEvent: onEvent, done: make(chan struct{}), e: e}
 	if req.Op == protocol.OpLoad {
 		r := req
-		e.lastLoad = &r
+		e.lastLoad, e.lastLoadCB = &r, onEvent
 	} else if req.Op == protocol.OpUnload {
-		e.lastLoad = nil
+		e.lastLoad, e.lastLoadCB = nil, nil
 	}
 	e.jobs[req.ID] = j
 	if err := e.proc.enc.Encode(req); err != nil {
