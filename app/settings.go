@@ -27,6 +27,12 @@ type Settings struct {
 	OutputDir string `json:"output_dir,omitempty"`
 	// Theme is ThemeSystem, ThemeLight or ThemeDark.
 	Theme string `json:"theme,omitempty"`
+	// VRAMMode overrides the GPU preset's --vram_mode: "" (the preset),
+	// "full", "balanced" or "low".
+	VRAMMode string `json:"vram_mode,omitempty"`
+	// MaxMemoryGiB is the override's GPU weight budget (balanced, low);
+	// 0 means none.
+	MaxMemoryGiB float64 `json:"max_memory_gib,omitempty"`
 }
 
 // DefaultSettingsPath is settings.json in the user's configuration folder.
@@ -42,9 +48,18 @@ func DefaultSettingsPath() (string, error) {
 func (s Settings) Validate() error {
 	switch s.Theme {
 	case "", ThemeSystem, ThemeLight, ThemeDark:
-		return nil
+	default:
+		return fmt.Errorf("settings: theme %q is not one of %q, %q, %q", s.Theme, ThemeSystem, ThemeLight, ThemeDark)
 	}
-	return fmt.Errorf("settings: theme %q is not one of %q, %q, %q", s.Theme, ThemeSystem, ThemeLight, ThemeDark)
+	switch s.VRAMMode {
+	case "", "full", "balanced", "low":
+	default:
+		return fmt.Errorf("settings: vram_mode %q is not one of full, balanced, low", s.VRAMMode)
+	}
+	if !(s.MaxMemoryGiB >= 0 && s.MaxMemoryGiB <= 1024) {
+		return fmt.Errorf("settings: max_memory_gib %g is not between 0 and 1024", s.MaxMemoryGiB)
+	}
+	return nil
 }
 
 // LoadSettings reads path. A missing file gives the zero Settings (first

@@ -13,6 +13,7 @@ import (
 	"github.com/sensenova/studio/inference/checkpoint"
 	"github.com/sensenova/studio/inference/imageproc"
 	"github.com/sensenova/studio/inference/protocol"
+	"github.com/sensenova/studio/inference/record"
 )
 
 // StudioOptions configure NewStudio.
@@ -125,7 +126,27 @@ func (s *Studio) Settings() Settings {
 }
 
 // History is the results folder.
-func (s *Studio) History() *History { return s.history }
+func (s *Studio) History() *History {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.history
+}
+
+// SettingsPath is the settings file.
+func (s *Studio) SettingsPath() string { return s.opts.SettingsPath }
+
+// SetGPUOverride saves the memory override ("auto" or "": the preset) and
+// reloads the model with it.
+func (s *Studio) SetGPUOverride(mode string, maxMemoryGiB float64) error {
+	if mode == "auto" {
+		mode, maxMemoryGiB = "", 0
+	}
+	if err := s.updateSettings(func(st *Settings) { st.VRAMMode, st.MaxMemoryGiB = mode, maxMemoryGiB }); err != nil {
+		return err
+	}
+	s.LoadModel(s.Settings().ModelDir)
+	return nil
+}
 
 // Engine is the engine process.
 func (s *Studio) Engine() *Engine { return s.engine }
@@ -206,7 +227,8 @@ func (s *Studio) LoadModel(dir string) {
 	st := s.status
 	s.mu.Unlock()
 	s.notify(st)
-	_, err := s.engine.Submit(protocol.Request{Op: protocol.OpLoad, ModelDir: dir}, func(ev protocol.Event) {
+	set := s.Settings()
+	_, err := s.engine.Submit(protocol.Request{Op: protocol.OpLoad, ModelDir: dir, VRAMMode: set.VRAMMode, MaxMemoryGiB: set.MaxMemoryGiB}, func(ev protocol.Event) {
 		s.mu.Lock()
 		switch ev.Event {
 		case protocol.EventLoaded:
@@ -295,10 +317,7 @@ func (s *Studio) save(req protocol.Request, res *protocol.Result) (Entry, error)
 		Task: req.Op, Prompt: prompt, ThinkText: res.ThinkText, Answer: res.Answer, Text: res.Text,
 		Seconds: res.Seconds, Model: model, Request: req, Parameters: json.RawMessage(res.Parameters),
 	}
-	s.mu.Lock()
-	h := s.history
-	s.mu.Unlock()
-	return h.Add(e, res.Pictures, req.Images)
+	return s.History().Add(e, res.Pictures, req.Images)
 }
 
 // Rerun sends an entry's request again (same seed, same settings).
@@ -336,4 +355,14 @@ func ReadPicture(path string) (image.Image, error) {
 		return nil, err
 	}
 	return p.RGB(imageproc.CompositeRGBAOnWhite), nil
+}
+
+// PictureSeed returns the seed recorded in a picture made by this app or
+// the command line (false for any other picture).
+func PictureSeed(path string) (int64, bool) {
+	p, err := record.FromPNG(path)
+	if err != nil {
+		return 0, false
+	}
+	return p.Seed, true
 }

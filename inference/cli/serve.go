@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -271,6 +272,9 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	if err != nil {
 		return err
 	}
+	if name == "cpu" && (req.VRAMMode != "" || req.MaxMemoryGiB != 0) {
+		fmt.Fprintf(srv.log, "note: vram_mode %q / max_memory %g GiB have no effect on the CPU backend\n", req.VRAMMode, req.MaxMemoryGiB)
+	}
 	start := time.Now()
 	e, err := pipeline.Open(dir, b)
 	if err != nil {
@@ -303,6 +307,9 @@ const (
 	defaultCFG       = 4.0
 	defaultShift     = 3.0
 	defaultVQATokens = 1024
+	// demoInputPixels is the editing pre-resize budget on the demo model:
+	// the smallest the model accepts (512²), so demo edits stay quick.
+	demoInputPixels = 512 * 512
 )
 
 func orFloat(p *float64, def float64) float64 {
@@ -455,7 +462,14 @@ func (srv *server) task(ctx context.Context, req protocol.Request) error {
 		if len(req.Images) == 0 {
 			return errors.New("an edit needs at least one picture in \"images\"")
 		}
-		in, err := loadEditInputs(Streams{Out: srv.log, Err: srv.log}, req.Images, "auto", true)
+		budget := "auto"
+		switch {
+		case req.InputMaxPixels > 0:
+			budget = strconv.Itoa(req.InputMaxPixels)
+		case srv.info.Demo:
+			budget = strconv.Itoa(demoInputPixels)
+		}
+		in, err := loadEditInputs(Streams{Out: srv.log, Err: srv.log}, req.Images, budget, true)
 		if err != nil {
 			return err
 		}

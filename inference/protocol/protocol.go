@@ -92,6 +92,10 @@ type Request struct {
 	// load
 	ModelDir string `json:"model_dir,omitempty"`
 	Device   string `json:"device,omitempty"`
+	// VRAMMode ("full", "balanced", "low") and MaxMemoryGiB override the
+	// GPU memory preset; empty and 0 keep the preset. No effect on the CPU.
+	VRAMMode     string  `json:"vram_mode,omitempty"`
+	MaxMemoryGiB float64 `json:"max_memory_gib,omitempty"`
 
 	// cancel
 	Target string `json:"target,omitempty"`
@@ -113,6 +117,10 @@ type Request struct {
 	Think         bool      `json:"think,omitempty"`
 	Batch         int       `json:"batch,omitempty"`
 	MaxNewTokens  int       `json:"max_new_tokens,omitempty"`
+	// InputMaxPixels is the editing pre-resize budget per input picture
+	// (the --input_max_pixels of the editing script); 0 = its "auto" (about
+	// 2048² for one or two pictures), or 512² on the demo model.
+	InputMaxPixels int `json:"input_max_pixels,omitempty"`
 	// Sampling options of vqa.
 	DoSample          bool     `json:"do_sample,omitempty"`
 	Temperature       *float64 `json:"temperature,omitempty"`
