@@ -1,43 +1,143 @@
 package ui
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/sensenova/studio/app"
+	"github.com/sensenova/studio/internal/enginetest"
 	"github.com/sensenova/studio/internal/version"
 )
 
-func TestMainWindowShowsAppName(t *testing.T) {
-	a := test.NewApp()
-	defer a.Quit()
-	w := NewMainWindow(a)
-	defer w.Close()
-	if w.Title() != version.Name {
-		t.Errorf("title %q, want %q", w.Title(), version.Name)
+// newTestWindow starts a studio on the real engine and the built-in demo
+// model (temporary settings, history and cache folders) and builds the main
+// window on Fyne's headless test app.
+func newTestWindow(t *testing.T) (*Window, *app.Studio) {
+	t.Helper()
+	bin, err := enginetest.Build()
+	if err != nil {
+		t.Fatal(err)
 	}
-	var texts []string
+	tmp := t.TempDir()
+	settings := app.Settings{OutputDir: filepath.Join(tmp, "history")}
+	if err := settings.Save(filepath.Join(tmp, "settings.json")); err != nil {
+		t.Fatal(err)
+	}
+	a := test.NewTempApp(t)
+	var w *Window
+	statusCh := make(chan app.StudioStatus, 256)
+	studio, err := app.NewStudio(context.Background(), app.StudioOptions{
+		SettingsPath: filepath.Join(tmp, "settings.json"),
+		Engine:       bin,
+		EngineArgs:   []string{"--demo_cache", filepath.Join(tmp, "cache")},
+		OnStatus: func(st app.StudioStatus) {
+			select {
+			case statusCh <- st:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(studio.Close)
+	w = NewMainWindow(a, studio, nil)
+	t.Cleanup(w.Close)
+	deadline := time.After(120 * time.Second)
+	for st := studio.Status(); st.Model == nil; st = studio.Status() {
+		if st.LoadError != "" {
+			t.Fatalf("the demo model did not load: %s", st.LoadError)
+		}
+		select {
+		case st := <-statusCh:
+			w.ShowStatus(st)
+		case <-deadline:
+			t.Fatalf("no model after 120 s: %+v", studio.Status())
+		}
+	}
+	w.ShowStatus(studio.Status())
+	return w, studio
+}
+
+// eventually polls cond (on the UI goroutine) until it holds or the time is
+// up.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ok := false
+		fyne.DoAndWait(func() { ok = cond() })
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// labels returns the texts of every label under o.
+func labels(o fyne.CanvasObject) []string {
+	var out []string
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
-		if l, ok := o.(*widget.Label); ok {
-			texts = append(texts, l.Text)
-		}
-		if c, ok := o.(*fyne.Container); ok {
-			for _, child := range c.Objects {
-				walk(child)
+		switch x := o.(type) {
+		case *widget.Label:
+			out = append(out, x.Text)
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
 			}
 		}
 	}
-	walk(w.Content())
-	found := false
-	for _, s := range texts {
-		if s == version.Name {
-			found = true
+	walk(o)
+	return out
+}
+
+func TestMainWindowTabsAndDemoNotice(t *testing.T) {
+	w, _ := newTestWindow(t)
+	if w.Title() != version.Name {
+		t.Errorf("title %q, want %q", w.Title(), version.Name)
+	}
+	var tabs []string
+	for _, it := range w.tabs.Items {
+		tabs = append(tabs, it.Text)
+	}
+	want := []string{tabCreate, tabThink, tabEdit, tabStoryboard, tabAsk, tabHistory, tabGPU, tabSettings}
+	if len(tabs) != len(want) {
+		t.Fatalf("tabs %v, want %v", tabs, want)
+	}
+	for i := range want {
+		if tabs[i] != want[i] {
+			t.Errorf("tab %d is %q, want %q", i, tabs[i], want[i])
 		}
 	}
-	if !found {
-		t.Errorf("window labels %q do not show the app name", texts)
+	if w.note.Hidden || w.note.Text == "" {
+		t.Error("the window does not say the demo model's pictures are abstract")
 	}
 }
+
+func TestWindowWithoutEngineExplains(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := NewMainWindow(a, nil, errTest("the engine program \"sensenova\" was not found"))
+	defer w.Close()
+	found := false
+	for _, s := range labels(w.Content()) {
+		found = found || strings.Contains(s, "was not found")
+	}
+	if !found {
+		t.Errorf("the window does not explain why the engine is missing: %v", labels(w.Content()))
+	}
+}
+
+type errTest string
+
+func (e errTest) Error() string { return string(e) }
