@@ -15,6 +15,9 @@ LDFLAGS := -X github.com/sensenova/studio/internal/version.Version=$(VERSION)
 GUI_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
                 libxinerama-dev libxi-dev libxxf86vm-dev
 
+# The real-window end-to-end test (e2e/): a virtual display, keyboard and screenshots.
+TEST_PACKAGES := xvfb xauth xdotool imagemagick
+
 # cuda.h + libcuda stub: system-wide (nvidia-cuda-dev) or extracted by `make cuda-headers`.
 CUDA_LOCAL := $(CURDIR)/.cuda
 ifneq ($(wildcard $(CUDA_LOCAL)/usr/include/cuda.h),)
@@ -24,7 +27,7 @@ else ifneq ($(wildcard /usr/include/cuda.h),)
 HAVE_CUDA_H := yes
 endif
 
-.PHONY: all build run test vet deps modules cuda-headers build-cuda clean
+.PHONY: all build run test vet deps test-deps modules cuda-headers build-cuda screenshots clean
 
 all: build
 
@@ -41,8 +44,17 @@ build: deps
 run: build
 	LANG=$${LANG:-en_US.UTF-8} ./bin/sensenova-studio
 
-test: deps
+test-deps: deps
+	@scripts/ensure-packages.sh $(TEST_PACKAGES)
+
+test: test-deps
 	LANG=en_US.UTF-8 $(GO) test -count=1 ./...
+
+# Regenerate docs/screenshots/: every screen rendered headless on the demo
+# model, and the real window under Xvfb.
+screenshots: test-deps
+	mkdir -p docs/screenshots
+	SENSENOVA_SCREENSHOTS=$(CURDIR)/docs/screenshots LANG=en_US.UTF-8 $(GO) test -count=1 -run 'Screenshot|TestWindowMakesAPicture' ./ui ./e2e
 
 vet: deps
 	@unformatted=$$(gofmt -l .); \
