@@ -78,13 +78,18 @@ type sharedWeights struct {
 // forward math itself requires and loads every weight. The checkpoint must
 // stay open while the model is used (the CPU backend aliases its mapping).
 func Load(ck *checkpoint.Checkpoint, b tensor.Backend) (*Model, error) {
-	cfg := ck.Config()
+	return Build(ck.Config(), CheckpointSource{ck}, b, nil)
+}
+
+// Build builds the network of cfg on backend b with the weights of src,
+// calling progress (when non-nil) after each tensor with its name.
+func Build(cfg *checkpoint.Config, src Source, b tensor.Backend, progress func(name string)) (*Model, error) {
 	d, err := dimsOf(cfg)
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Dims: d, b: b}
-	l := weightLoader{ck: ck, b: b}
+	l := weightLoader{src: src, b: b, progress: progress}
 
 	var sw sharedWeights
 	if err := l.fill(&sw, "", ""); err != nil {
@@ -94,7 +99,7 @@ func Load(ck *checkpoint.Checkpoint, b tensor.Backend) (*Model, error) {
 	m.lmHead = sw.LMHead
 	if m.lmHead == nil {
 		if !cfg.TieWordEmbeddings {
-			return nil, fmt.Errorf("model %s: no language_model.lm_head.weight and tie_word_embeddings is false", ck.Dir())
+			return nil, fmt.Errorf("model %s: no language_model.lm_head.weight and tie_word_embeddings is false", cfg.Source)
 		}
 		m.lmHead = m.embed
 	}

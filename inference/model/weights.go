@@ -16,10 +16,47 @@ import (
 // (attention biases).
 const genSuffix = "_mot_gen"
 
-// weightLoader fills tagged tensor.Tensor fields from a checkpoint.
+// Source provides the weights of a network by their upstream names: a
+// checkpoint (CheckpointSource) or, for the benchmark, generated tensors.
+type Source interface {
+	// Has reports whether the named tensor exists.
+	Has(name string) bool
+	// Load makes the named tensor on backend b.
+	Load(b tensor.Backend, name string) (tensor.Tensor, error)
+}
+
+// CheckpointSource loads weights from an opened checkpoint.
+type CheckpointSource struct{ Checkpoint *checkpoint.Checkpoint }
+
+// Has implements Source.
+func (s CheckpointSource) Has(name string) bool {
+	_, _, present := s.Checkpoint.Info(name)
+	return present
+}
+
+// Load implements Source: the backend receives the checkpoint's raw bytes.
+func (s CheckpointSource) Load(b tensor.Backend, name string) (tensor.Tensor, error) {
+	ct, err := s.Checkpoint.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	shape := make([]int, len(ct.Shape))
+	for i, d := range ct.Shape {
+		shape[i] = int(d)
+	}
+	w, err := b.Weight(ct.DType, ct.Data, shape...)
+	if err != nil {
+		return nil, fmt.Errorf("model: weight %q: %w", name, err)
+	}
+	return w, nil
+}
+
+// weightLoader fills tagged tensor.Tensor fields from a source, reporting
+// each loaded tensor to progress (when set).
 type weightLoader struct {
-	ck *checkpoint.Checkpoint
-	b  tensor.Backend
+	src      Source
+	b        tensor.Backend
+	progress func(name string)
 }
 
 // fill loads every tagged field of the struct dst points to. prefix is
@@ -34,31 +71,17 @@ func (l weightLoader) fill(dst any, prefix, suffix string) error {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		name = prefix + strings.ReplaceAll(name, "{gen}", suffix)
-		if _, _, present := l.ck.Info(name); !present && opts == "optional" {
+		if !l.src.Has(name) && opts == "optional" {
 			continue
 		}
-		w, err := l.load(name)
+		w, err := l.src.Load(l.b, name)
 		if err != nil {
 			return err
+		}
+		if l.progress != nil {
+			l.progress(name)
 		}
 		v.Field(i).Set(reflect.ValueOf(w))
 	}
 	return nil
-}
-
-// load makes one backend weight from a checkpoint tensor.
-func (l weightLoader) load(name string) (tensor.Tensor, error) {
-	ct, err := l.ck.Tensor(name)
-	if err != nil {
-		return nil, err
-	}
-	shape := make([]int, len(ct.Shape))
-	for i, d := range ct.Shape {
-		shape[i] = int(d)
-	}
-	w, err := l.b.Weight(ct.DType, ct.Data, shape...)
-	if err != nil {
-		return nil, fmt.Errorf("model: weight %q: %w", name, err)
-	}
-	return w, nil
 }

@@ -28,7 +28,8 @@ type EditRequest struct {
 // understanding embedder (resized with smart_resize to 512²…min(2048²,
 // 4096²/n) pixels, normalised and rounded to bf16); guidance uses the full
 // context, the pictures alone and/or nothing, per img_cfg_scale.
-func (e *Engine) Edit(ctx context.Context, req EditRequest, progress Progress) (*Result, error) {
+func (e *Engine) Edit(ctx context.Context, req EditRequest, progress Progress) (_ *Result, err error) {
+	defer recoverDeviceFailure(&err)
 	s := req.ImageSettings
 	if err := s.normalise(sampler.Edit); err != nil {
 		return nil, err

@@ -51,7 +51,8 @@ type InterleaveResult struct {
 // greedily until it emits <img> (a picture is made, with the running
 // context, the pictures-only branch and the unconditional branch as
 // guidance, then fed back into the context) or <|im_end|> (the end).
-func (e *Engine) Interleave(ctx context.Context, req InterleaveRequest, progress Progress) (*InterleaveResult, error) {
+func (e *Engine) Interleave(ctx context.Context, req InterleaveRequest, progress Progress) (_ *InterleaveResult, err error) {
+	defer recoverDeviceFailure(&err)
 	s := req.ImageSettings
 	if s.Batch > 1 {
 		return nil, fmt.Errorf("interleave makes one picture at a time (batch_size %d)", s.Batch)

@@ -29,7 +29,8 @@ type Result struct {
 }
 
 // TextToImage makes Batch pictures from a prompt.
-func (e *Engine) TextToImage(ctx context.Context, req TextToImageRequest, progress Progress) (*Result, error) {
+func (e *Engine) TextToImage(ctx context.Context, req TextToImageRequest, progress Progress) (_ *Result, err error) {
+	defer recoverDeviceFailure(&err)
 	s := req.ImageSettings
 	if err := s.normalise(sampler.TextToImage); err != nil {
 		return nil, err
@@ -52,6 +53,42 @@ func (e *Engine) TextToImage(ctx context.Context, req TextToImageRequest, progre
 		defer u.cache.Free()
 		br.uncond = u.cache
 	}
+	if err := e.makePictures(ctx, &s, br, res, progress); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// TextToImageTokens is TextToImage without thinking from prompts already
+// tokenized: cond is the conditional prompt and uncond the unconditional
+// one (used when the guidance needs it), each ending with <img>, with no
+// pictures in them. The benchmark drives the pipeline this way with prompts
+// of a chosen length.
+func (e *Engine) TextToImageTokens(ctx context.Context, cond, uncond []int, s ImageSettings, progress Progress) (_ *Result, err error) {
+	defer recoverDeviceFailure(&err)
+	if err := s.normalise(sampler.TextToImage); err != nil {
+		return nil, err
+	}
+	for _, ids := range [][]int{cond, uncond} {
+		if len(ids) == 0 || ids[len(ids)-1] != e.IDs.ImgStart {
+			return nil, fmt.Errorf("a pre-tokenized prompt of %d ids does not end with <img> (id %d)", len(ids), e.IDs.ImgStart)
+		}
+	}
+	c, err := e.prefillIDs(ctx, e.IDs, cond, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.cache.Free()
+	br := guidanceBranches{cond: c.cache}
+	if _, needUncond := s.Guidance.Branches(); needUncond {
+		u, err := e.prefillIDs(ctx, e.IDs, uncond, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		defer u.cache.Free()
+		br.uncond = u.cache
+	}
+	res := &Result{Width: s.Width, Height: s.Height}
 	if err := e.makePictures(ctx, &s, br, res, progress); err != nil {
 		return nil, err
 	}

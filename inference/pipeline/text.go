@@ -25,7 +25,8 @@ func (e *Engine) think(ctx context.Context, cond *branch, limit int, progress Pr
 	var kept []int
 	stream := e.newTextStream(false, progress)
 	defer stream.flush()
-	next := argmax(cond.logits)
+	e.chose(cond.logits)
+	next := e.thinkToken(cond.logits, 0)
 	for len(kept) < limit {
 		if next == e.IDs.ImEnd {
 			break
@@ -39,13 +40,26 @@ func (e *Engine) think(ctx context.Context, cond *branch, limit int, progress Pr
 		if next == e.IDs.EndThink {
 			break
 		}
-		next = argmax(logits)
+		e.chose(logits)
+		next = e.thinkToken(logits, len(kept))
 	}
 	tail := e.Tokenizer.Encode(prompt.AfterThinkText)
 	if _, err := e.feed(ctx, cond, tail...); err != nil {
 		return kept, err
 	}
 	return kept, nil
+}
+
+// thinkToken is the greedy choice from scores, or the k-th forced token
+// of a test.
+func (e *Engine) thinkToken(scores []float32, k int) int {
+	if e.forceThink != nil {
+		if k < len(e.forceThink) {
+			return e.forceThink[k]
+		}
+		return e.IDs.ImEnd
+	}
+	return argmax(scores)
 }
 
 // TextSampling chooses how answers are decoded: greedy by default, or

@@ -30,7 +30,8 @@ type VQAResult struct {
 // VQA answers a question about a picture. The picture is resized with
 // smart_resize (256² to 2048² pixels) and normalised in float32; decoding is
 // greedy unless Sampling says otherwise, until <|im_end|> or MaxNewTokens.
-func (e *Engine) VQA(ctx context.Context, req VQARequest, progress Progress) (*VQAResult, error) {
+func (e *Engine) VQA(ctx context.Context, req VQARequest, progress Progress) (_ *VQAResult, err error) {
+	defer recoverDeviceFailure(&err)
 	if req.MaxNewTokens < 1 {
 		return nil, fmt.Errorf("max_new_tokens %d: want at least 1", req.MaxNewTokens)
 	}
@@ -62,6 +63,7 @@ func (e *Engine) VQA(ctx context.Context, req VQARequest, progress Progress) (*V
 	var ids []int
 	logits := br.logits
 	for len(ids) < req.MaxNewTokens {
+		e.chose(logits)
 		next := pick.pick(logits, ids)
 		ids = append(ids, next)
 		if next == e.IDs.ImEnd {

@@ -291,10 +291,13 @@ func (g Guidance) Combine(b tensor.Backend, step int, t float32, vc, vi, vu tens
 	default:
 		need("v_IC", vi, vc, "cfg_scale ≠ img_cfg_scale, img_cfg_scale ≠ 1 and guidance is active")
 		need("v_U", vu, vc, "cfg_scale ≠ img_cfg_scale, img_cfg_scale ≠ 1 and guidance is active")
+		// v_U + s·(v_C − v_IC) + s_i·(v_IC − v_U), left to right.
 		dText := b.Combine(tensor.Term{Coef: 1, X: vc}, tensor.Term{Coef: -1, X: vi})
-		dImage := b.Combine(tensor.Term{Coef: 1, X: vi}, tensor.Term{Coef: -1, X: vu})
-		v = b.Combine(tensor.Term{Coef: 1, X: vu}, tensor.Term{Coef: s, X: dText}, tensor.Term{Coef: si, X: dImage})
+		partial := addScaled(b, vu, dText, s)
 		b.Free(dText)
+		dImage := b.Combine(tensor.Term{Coef: 1, X: vi}, tensor.Term{Coef: -1, X: vu})
+		v = addScaled(b, partial, dImage, si)
+		b.Free(partial)
 		b.Free(dImage)
 	}
 	var rescale bool
@@ -312,9 +315,19 @@ func (g Guidance) Combine(b tensor.Backend, step int, t float32, vc, vi, vu tens
 // towards returns base + s·(target − base), the difference formed first.
 func towards(b tensor.Backend, base, target tensor.Tensor, s float32) tensor.Tensor {
 	d := b.Combine(tensor.Term{Coef: 1, X: target}, tensor.Term{Coef: -1, X: base})
-	v := b.Combine(tensor.Term{Coef: 1, X: base}, tensor.Term{Coef: s, X: d})
+	v := addScaled(b, base, d, s)
 	b.Free(d)
 	return v
+}
+
+// addScaled returns x + s·y as torch evaluates it in the model dtype: s·y
+// rounded, then the sum rounded (one rounding per op, as the reference's
+// bf16 or float32 tensors get).
+func addScaled(b tensor.Backend, x, y tensor.Tensor, s float32) tensor.Tensor {
+	sy := b.ScaleGroups(y, []float32{s})
+	out := b.Add(x, sy)
+	b.Free(sy)
+	return out
 }
 
 // clone returns a new tensor equal to x.
@@ -378,7 +391,7 @@ func zeroStar(b tensor.Backend, vc, vu tensor.Tensor, s float32, images int) ten
 	}
 	a := b.ScaleGroups(vu, alpha)
 	d := b.Combine(tensor.Term{Coef: 1, X: vc}, tensor.Term{Coef: -1, X: a})
-	v := b.Combine(tensor.Term{Coef: 1, X: a}, tensor.Term{Coef: s, X: d})
+	v := addScaled(b, a, d, s)
 	b.Free(a)
 	b.Free(d)
 	return v

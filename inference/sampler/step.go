@@ -54,12 +54,12 @@ func Velocity(b tensor.Backend, xhat, z tensor.Tensor, t float32, tEps float64) 
 //
 // from timestep t to tNext (note the order: the next timestep first). The
 // step size tNext − t is rounded to float32 as the reference's 0-d tensor
-// subtraction is, then Combine computes z + dt·v. The inputs are left
+// subtraction is; dt·v is rounded, then the sum, one rounding per op as in
+// the reference (see addScaled). The inputs are left
 // unchanged; the result is a new tensor.
 func Euler(b tensor.Backend, z, v tensor.Tensor, tNext, t float32) tensor.Tensor {
 	sameShape("sampler.Euler", "z", z, "v", v)
-	dt := tNext - t
-	return b.Combine(tensor.Term{Coef: 1, X: z}, tensor.Term{Coef: dt, X: v})
+	return addScaled(b, z, v, tNext-t)
 }
 
 // sameShape panics unless a and b are non-nil and of one shape.

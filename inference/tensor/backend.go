@@ -158,6 +158,14 @@ type Backend interface {
 	// holds for every query row the number of leading keys it may see, in
 	// [1, nKeys] (block-causal prefill, MODEL.md 3.4); nil means every query
 	// sees all nKeys keys. Softmax in float32. Returns [S, Nq·D].
+	//
+	// A bf16 backend follows the reference's arithmetic for each use
+	// (MODEL.md 3.0): with keyLimit — the understanding expert's prefill,
+	// which the reference runs as "eager" attention — scores are rounded
+	// to bf16 after the product and after the scaling and the normalised
+	// probabilities are rounded to bf16 before P·V; without it — the
+	// generation expert's flash attention — scores stay float32. A float32
+	// backend computes both the same way.
 	Attention(q, k, v Tensor, nKeys, numHeads, numKVHeads int, scale float32, keyLimit []int32) Tensor
 
 	// --- elementwise ---

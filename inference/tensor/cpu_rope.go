@@ -2,6 +2,11 @@ package tensor
 
 import "math"
 
+// RoPEFrequencies returns the n/2 frequencies 1/θ^(2i/n) of a rotated part
+// of length n exactly as the CPU backend and the reference compute them
+// (see ropeFreqs); GPU backends use the same table.
+func RoPEFrequencies(n int, theta float64) []float32 { return ropeFreqs(n, theta) }
+
 // ropeFreqs returns the n/2 frequencies f_i = 1/θ^(2i/n) of a rotated part
 // of length n, rounded step by step as PyTorch computes
 // 1.0 / (θ ** (arange(0, n, 2).float() / n)) in float32: the exponent
