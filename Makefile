@@ -27,7 +27,7 @@ else ifneq ($(wildcard /usr/include/cuda.h),)
 HAVE_CUDA_H := yes
 endif
 
-.PHONY: all build run test vet deps test-deps modules cuda-headers build-cuda screenshots clean
+.PHONY: all build run test vet deps test-deps modules cuda-headers build-cuda kernels screenshots clean
 
 all: build
 
@@ -70,6 +70,12 @@ endif
 # Extract cuda.h and the libcuda link stub from Debian non-free into .cuda/ (no GPU needed).
 cuda-headers:
 	@scripts/cuda-headers.sh
+
+# Regenerate the embedded PTX of the CUDA kernels (gpu/kernels/*.cu) for
+# compute_80 and compute_90; needs Debian's nvidia-cuda-toolkit (nvcc 11.8),
+# no GPU. The .ptx files are committed, so building never needs nvcc.
+kernels:
+	sh gpu/kernels/build.sh
 
 # The engine with the CUDA backend (needs cuda.h: make cuda-headers).
 build-cuda: deps

@@ -1,8 +1,19 @@
 // Package gpu owns everything that touches the NVIDIA GPU: device discovery
 // (devices*.go), the memory presets that pick --max_memory and --vram_mode
 // for a card and a host (presets.go, hostram*.go; plain Go, no CUDA, so the
-// desktop window can use them), and, as the engine grows, the CUDA backend
-// of inference/tensor, the memory budget, layer streaming and the kernels.
+// desktop window can use them), and the CUDA backend of inference/tensor
+// (Accelerator, opened by Open):
+//
+//   - backend_cuda.go: context, stream, pinned staging buffer, bf16 tensors
+//     and their transfers; ops_cuda.go: the ops; optimer_cuda.go: per-op
+//     device times with CUDA events (the benchmark's breakdown);
+//   - alloc_cuda.go: a caching device allocator with a byte budget and the
+//     peak figures --profile prints;
+//   - cublas_cuda.go: cuBLAS found and loaded at run time (dlopen), GEMMs in
+//     bf16 with fp32 accumulation;
+//   - kernels/: the CUDA C of every other op (norms, RoPE, flash attention on
+//     the tensor cores, elementwise, layouts) and the PTX `make kernels`
+//     generates from it, embedded and JIT-compiled by the driver.
 //
 // Code that links CUDA (gorgonia.org/cu, whose package init exits the
 // process when no device is present) lives only in files with the `cuda`
