@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"vqa":        {"answer a question about a picture (upstream examples/vqa/inference.py)", runVQA},
 		"inspect":    {"summarise a checkpoint folder: config, shards, parameters per group", runInspect},
 		"tokenize":   {"encode JSON strings (one per line) to id arrays, or decode with --decode", runTokenize},
+		"bench":      {"time text-to-image on a full-size model with random weights (no checkpoint needed)", runBench},
 		"gpu":        {"list the CUDA devices and the memory preset chosen for them, as JSON", runGPU},
 		"serve":      {"run as the desktop app's engine: JSON-lines requests on stdin, events on stdout", runServe},
 		"version":    {"print the version", runVersion},

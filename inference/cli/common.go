@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sensenova/studio/gpu"
 	"github.com/sensenova/studio/inference/pipeline"
 	"github.com/sensenova/studio/inference/profile"
 	"github.com/sensenova/studio/inference/record"
 	"github.com/sensenova/studio/inference/tensor"
-	"github.com/sensenova/studio/internal/version"
 )
 
 // runtimeFlags are the loading and runtime flags every task shares
@@ -49,10 +49,10 @@ var (
 func addRuntimeFlags(fs *flag.FlagSet, withLora bool) *runtimeFlags {
 	r := &runtimeFlags{}
 	fs.StringVar(&r.modelPath, "model_path", "", "the model folder: config.json, tokenizer files, model*.safetensors (required; hub ids are not fetched)")
-	fs.StringVar(&r.device, "device", "auto", "compute device: auto, cpu, cuda or cuda:N (this build has the CPU backend only; auto picks it)")
+	fs.StringVar(&r.device, "device", "auto", "compute device: auto (the first CUDA GPU when this build has CUDA and one is present, else the CPU), cpu, cuda or cuda:N")
 	fs.StringVar(&r.dtype, "dtype", "bfloat16", "upstream weight dtype: bfloat16, float16 or float32 (the CPU backend always computes in float32)")
 	fs.StringVar(&r.deviceMap, "device_map", "", "upstream Accelerate placement: auto, balanced, balanced_low_0 or sequential (no effect on the CPU; see the note printed)")
-	fs.StringVar(&r.maxMemory, "max_memory", "", "per-device budget for --device_map, JSON or KEY=VALUE pairs like 0=20GiB,cpu=64GiB (no effect on the CPU)")
+	fs.StringVar(&r.maxMemory, "max_memory", "", "per-device memory budget, JSON or KEY=VALUE pairs like 0=20GiB,cpu=64GiB: the GPU entry caps what the CUDA backend allocates (no effect on the CPU)")
 	fs.StringVar(&r.vramMode, "vram_mode", "full", "layer offload: full, low, balanced or fast (no effect on the CPU)")
 	fs.Float64Var(&r.fastFrac, "fast_vram_fraction", 0.90, "fast mode: VRAM budget as a fraction of the card, in (0, 1] (no effect on the CPU)")
 	fs.Float64Var(&r.fastHeadGiB, "fast_vram_headroom_gib", 2, "fast mode: VRAM headroom in GiB, ≥ 0 (no effect on the CPU)")
@@ -112,44 +112,6 @@ func (r *runtimeFlags) check() error {
 		return badUsage("--lora_path is not supported yet: merging LoRA weights after loading is not implemented, and running without them would give other pictures; merge the LoRA into the checkpoint, or leave the flag out")
 	}
 	return nil
-}
-
-// deviceSpec is a parsed --device.
-type deviceSpec struct {
-	kind  string // "cpu" or "cuda"
-	index int    // CUDA ordinal (cuda:N); 0 for a bare "cuda"
-}
-
-func parseDevice(s string) (deviceSpec, error) {
-	switch {
-	case s == "auto" || s == "cpu":
-		return deviceSpec{kind: "cpu"}, nil
-	case s == "cuda":
-		return deviceSpec{kind: "cuda"}, nil
-	case strings.HasPrefix(s, "cuda:"):
-		n, err := strconv.Atoi(s[len("cuda:"):])
-		if err == nil && n >= 0 {
-			return deviceSpec{kind: "cuda", index: n}, nil
-		}
-	}
-	return deviceSpec{}, badUsage("--device %q: want auto, cpu, cuda or cuda:N (N = 0, 1, …)", s)
-}
-
-// openBackend returns the tensor backend of --device and the name the
-// profile and the [attn] line report for it. This is the one place a
-// backend is chosen: the CUDA backend plugs in here once it exists (auto
-// will then prefer it when a device is present).
-func openBackend(device string) (tensor.Backend, string, error) {
-	d, err := parseDevice(device)
-	if err != nil {
-		return nil, "", err
-	}
-	switch d.kind {
-	case "cpu":
-		return tensor.NewCPU(0), "cpu", nil
-	default:
-		return nil, "", fmt.Errorf("--device %s: the CUDA backend is not available in this version of the engine (%s %s); use --device cpu (or auto)", device, version.Name, version.Version)
-	}
 }
 
 // computeDType is the precision the backend really computes in.
@@ -264,13 +226,16 @@ type engineRun struct {
 // prepareEngine chooses the backend and prints upstream's [attn] line (to
 // stdout) and the CPU note (to stderr); load then loads the model.
 func prepareEngine(r *runtimeFlags, set map[string]bool, s Streams) (*engineRun, error) {
-	b, name, err := openBackend(r.device)
+	b, name, err := openBackend(r.device, gpuBudget(r.device, r.maxMemory))
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(s.Out, "[attn] backend=%s (effective=%s)\n", pyRepr(r.attnBackend), pyRepr(name))
 	if note := r.cpuNote(set); note != "" && name == "cpu" {
 		fmt.Fprintln(s.Err, note)
+	}
+	if name != "cpu" && r.vramMode != "full" {
+		fmt.Fprintf(s.Err, "note: --vram_mode %s: layer streaming is not implemented yet on CUDA; the whole model is loaded on %s\n", r.vramMode, name)
 	}
 	run := &engineRun{rt: r, b: b, backend: name}
 	if r.profile {
@@ -289,15 +254,17 @@ func (run *engineRun) load(ctx context.Context, s Streams) error {
 		return err
 	}
 	fmt.Fprintf(s.Err, "loading %s …\n", run.rt.modelPath)
+	run.sync(true)
 	start := time.Now()
-	e, err := pipeline.Open(run.rt.modelPath, run.b)
+	e, err := pipeline.OpenWithProgress(run.rt.modelPath, run.b, loadProgress(s))
 	if err != nil {
 		return err
 	}
 	run.e = e
+	run.sync(false)
 	run.loadSeconds = time.Since(start).Seconds()
 	if run.prof != nil {
-		run.prof.SetLoad(run.loadSeconds, profile.Memory{RSSBytes: profile.MaxRSS()})
+		run.prof.SetLoad(run.loadSeconds, run.memory())
 	}
 	if run.model, run.configSHA, err = record.ModelOf(run.rt.modelPath); err != nil {
 		return err
@@ -305,10 +272,46 @@ func (run *engineRun) load(ctx context.Context, s Streams) error {
 	return ctx.Err()
 }
 
-// Close releases the engine.
+// Close releases the engine and the backend.
 func (run *engineRun) Close() {
 	if run.e != nil {
 		run.e.Close()
+	}
+	closeBackend(run.b)
+}
+
+// sync waits for the device's queued work (timing is synchronised as
+// upstream does), and with reset starts a new peak-memory measurement.
+func (run *engineRun) sync(reset bool) {
+	if a, ok := run.b.(gpu.Accelerator); ok {
+		a.Sync()
+		if reset {
+			a.ResetPeaks()
+		}
+	}
+}
+
+// memory is the profile's peak-memory reading: the GPU allocator's peaks
+// since the last reset and the process's peak RSS.
+func (run *engineRun) memory() profile.Memory {
+	m := profile.Memory{RSSBytes: profile.MaxRSS()}
+	if a, ok := run.b.(gpu.Accelerator); ok {
+		st := a.Memory()
+		m.AllocatedBytes, m.ReservedBytes = st.PeakInUse, st.PeakReserved
+	}
+	return m
+}
+
+// loadProgress prints the weight upload every 10% to stderr.
+func loadProgress(s Streams) func(done, total int64) {
+	next := int64(10)
+	return func(done, total int64) {
+		if total <= 0 {
+			return
+		}
+		for pct := done * 100 / total; pct >= next && next <= 100; next += 10 {
+			fmt.Fprintf(s.Err, "  weights %3d%% (%.2f / %.2f GiB)\n", next, float64(done)/(1<<30), float64(total)/(1<<30))
+		}
 	}
 }
 
@@ -316,11 +319,13 @@ func (run *engineRun) Close() {
 // records it for --profile: width×height×batch as the task reports it
 // (batch may be corrected by fn through the returned pointer's value).
 func (run *engineRun) timed(w, h, batch int, fn func(batch *int) error) (float64, error) {
+	run.sync(true)
 	start := time.Now()
 	err := fn(&batch)
+	run.sync(false)
 	sec := time.Since(start).Seconds()
 	if err == nil && run.prof != nil {
-		run.prof.AddCall(profile.Call{Width: w, Height: h, Batch: batch, Seconds: sec, Peak: profile.Memory{RSSBytes: profile.MaxRSS()}})
+		run.prof.AddCall(profile.Call{Width: w, Height: h, Batch: batch, Seconds: sec, Peak: run.memory()})
 	}
 	return sec, err
 }

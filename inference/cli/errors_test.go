@@ -115,7 +115,7 @@ func TestBadInput(t *testing.T) {
 		{"missing model folder", t2i("--model_path", filepath.Join(tmp, "nowhere")), 1, []string{"nowhere", "folder does not exist"}},
 		{"not a model folder", t2i("--model_path", goldenPath(t, "tokenizer")), 1, []string{"no config.json: not a model folder"}},
 		{"another model", t2i("--model_path", otherModel), 1, []string{"not a SenseNova-U1 checkpoint", "llama"}},
-		{"cuda device", t2i("--device", "cuda:1"), 1, []string{"--device cuda:1: the CUDA backend is not available in this version", "use --device cpu"}},
+		{"cuda device", t2i("--device", "cuda:1"), 1, []string{"--device cuda:1: this engine (SenseNova Studio dev) was built without CUDA", "use --device cpu"}},
 		{"unknown device", t2i("--device", "tpu"), 2, []string{`--device "tpu": want auto, cpu, cuda or cuda:N`}},
 		{"unknown dtype", t2i("--dtype", "float8"), 2, []string{`--dtype "float8": want one of bfloat16, float16, float32`}},
 		{"bad max_memory", t2i("--device_map", "auto", "--max_memory", "0=lots"), 2, []string{"--max_memory", `size "lots"`}},

@@ -23,6 +23,7 @@ import (
 	"github.com/sensenova/studio/inference/protocol"
 	"github.com/sensenova/studio/inference/record"
 	"github.com/sensenova/studio/inference/sampler"
+	"github.com/sensenova/studio/inference/tensor"
 	"github.com/sensenova/studio/internal/version"
 )
 
@@ -74,8 +75,9 @@ type server struct {
 	dropped map[string]bool               // queued requests cancelled before they started
 
 	// Owned by the worker goroutine.
-	engine *pipeline.Engine
-	info   protocol.ModelInfo
+	engine  *pipeline.Engine
+	backend tensor.Backend
+	info    protocol.ModelInfo
 }
 
 func (srv *server) emit(ev protocol.Event) {
@@ -245,6 +247,10 @@ func (srv *server) unload() {
 		srv.engine = nil
 		srv.info = protocol.ModelInfo{}
 	}
+	if srv.backend != nil {
+		closeBackend(srv.backend)
+		srv.backend = nil
+	}
 }
 
 // load opens a model folder, or the built-in demo model for an empty one.
@@ -268,7 +274,7 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	if device == "" {
 		device = srv.device
 	}
-	b, name, err := openBackend(device)
+	b, name, err := openBackend(device, int64(req.MaxMemoryGiB*(1<<30)))
 	if err != nil {
 		return err
 	}
@@ -278,19 +284,20 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	start := time.Now()
 	e, err := pipeline.Open(dir, b)
 	if err != nil {
+		closeBackend(b)
 		return err
 	}
+	srv.engine, srv.backend = e, b
 	if err := ctx.Err(); err != nil {
-		e.Close()
+		srv.unload()
 		return err
 	}
 	_, sha, err := record.ModelOf(dir)
 	if err != nil {
-		e.Close()
+		srv.unload()
 		return err
 	}
 	cfg := e.Checkpoint.Config()
-	srv.engine = e
 	srv.info = protocol.ModelInfo{
 		Dir: dir, Demo: demo.IsDemo(dir), Layers: cfg.LLM.NumHiddenLayers, Hidden: cfg.LLM.HiddenSize,
 		HeadType: cfg.HeadType(), Params: e.Checkpoint.ParamCounts().Total, Device: name,

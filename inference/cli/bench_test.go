@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sensenova/studio/inference/checkpoint"
+)
+
+// TestBenchOnTheCPU runs the benchmark end to end on the tiny golden
+// config: random weights, the pipeline, the run lines and the profile.
+func TestBenchOnTheCPU(t *testing.T) {
+	dir := goldenPath(t, "mlphead")
+	code, out, errOut := run(t, "", "bench", "--config", dir, "--tokenizer", dir, "--device", "cpu",
+		"--width", "128", "--height", "96", "--num_steps", "2", "--repeats", "2", "--prefix_tokens", "40")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"3 layers, hidden 128, 4/2 heads of 32) on cpu",
+		"task: t2i 128x96, 2 steps, cfg 4, shift 3, prefix 40 + 10 tokens",
+		"Profile summary",
+		"generations         : 2 call(s), 2 image(s) total",
+		"image tokens        : patch_size=32, avg 12 tok/image (12)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^run [12]: [0-9.]+ s, [0-9.]+ ms/step, [0-9.e+-]+ TFLOP/s, peak RSS`).FindAllString(out, -1)); n != 2 {
+		t.Errorf("%d run lines, want 2:\n%s", n, out)
+	}
+}
+
+func TestBenchRejectsBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"--width", "100"},
+		{"--num_steps", "0"},
+		{"--prefix_tokens", "1"},
+		{"--config", "no-such-model"},
+		{"--max_memory", "0=lots"},
+	} {
+		code, _, errOut := run(t, "", append([]string{"bench", "--device", "cpu"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, strings.TrimPrefix(args[0], "--")) {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+// TestBenchFLOPs checks the FLOP count of the seed's job against a count by
+// hand: 42 layers, 4096 image tokens, prefixes of 269 and 10 tokens.
+func TestBenchFLOPs(t *testing.T) {
+	data, err := checkpoint.ReferenceConfig("SenseNova-U1-8B-MoT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := checkpoint.ParseConfig(data, "ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4096.0
+	linear := 2 * n * (4096*4096 + 2*4096*1024 + 4096*4096 + 3*4096*12288.0)
+	head := 2 * n * (4096*4096 + 4096*3072.0)
+	attn := func(p float64) float64 { return 4 * n * (p + n) * 4096 }
+	want := 42*(linear+attn(269)) + head + 42*(linear+attn(10)) + head
+	if got := benchFLOPs(cfg, 4096, 269, 10, 2); got != want {
+		t.Errorf("benchFLOPs = %.6g, want %.6g", got, want)
+	}
+}
