@@ -422,21 +422,12 @@ func (b *CUDA) launch1D(name string, n int64, args ...arg) {
 // scratchInts uploads int32 values to a temporary device buffer (positions,
 // ids, key limits); free it with the returned function after the launch
 // (stream order keeps it alive for the kernel).
-func (b *CUDA) scratchInts(op string, v []int32) (uintptr, func()) {
-	n := int64(len(v))
-	p, size, err := b.alloc.get(max(n, 1) * 4)
-	if err != nil {
-		fail(op, err)
-	}
-	if n > 0 {
-		if err := cu.MemcpyHtoDAsync(p, unsafe.Pointer(&v[0]), n*4, b.stream); err != nil {
-			fail(op, err)
-		}
-	}
-	return uintptr(p), func() { b.alloc.put(p, size) }
-}
+func (b *CUDA) scratchInts(op string, v []int32) (uintptr, func()) { return scratch(b, op, v) }
 
-func (b *CUDA) scratchFloats(op string, v []float32) (uintptr, func()) {
+// scratchFloats is scratchInts for float32 values (frequencies, scales).
+func (b *CUDA) scratchFloats(op string, v []float32) (uintptr, func()) { return scratch(b, op, v) }
+
+func scratch[T int32 | float32](b *CUDA, op string, v []T) (uintptr, func()) {
 	n := int64(len(v))
 	p, size, err := b.alloc.get(max(n, 1) * 4)
 	if err != nil {

@@ -4,6 +4,7 @@ package gpu
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/sensenova/studio/inference/tensor"
@@ -15,21 +16,9 @@ import (
 // Dot, whose result goes to the host.
 
 func (b *CUDA) sameShape(op string, x, y *dtensor) {
-	if !sameDims(x.shape, y.shape) {
+	if !slices.Equal(x.shape, y.shape) {
 		panic(fmt.Sprintf("gpu.%s: shapes %v and %v differ", op, x.shape, y.shape))
 	}
-}
-
-func sameDims(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // unary runs an elementwise kernel f(out, x, n).

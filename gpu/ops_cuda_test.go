@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sensenova/studio/inference/safetensors"
@@ -85,7 +86,7 @@ func (b *backends) weight(std float64, shape ...int) (g, c tensor.Tensor) {
 // within tol.
 func (b *backends) check(what string, g, c tensor.Tensor, tol float64) {
 	b.t.Helper()
-	if !sameDims(g.Shape(), c.Shape()) {
+	if !slices.Equal(g.Shape(), c.Shape()) {
 		b.t.Fatalf("%s: shape %v on the GPU, %v on the CPU", what, g.Shape(), c.Shape())
 	}
 	got, want := b.gpu.Float32(g), b.cpu.Float32(c)

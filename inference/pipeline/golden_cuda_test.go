@@ -89,6 +89,18 @@ func (g cudaGolden) ref(t *testing.T, name string) []float32 {
 	return v
 }
 
+// captureStep0 collects the step-0 velocity of every branch e runs (until
+// its observeVelocity is reset).
+func captureStep0(e *Engine) map[string][]float32 {
+	m := map[string][]float32{}
+	e.observeVelocity = func(_, step int, branch string, v []float32) {
+		if step == 0 {
+			m[branch] = v
+		}
+	}
+	return m
+}
+
 // recordScores collects the scores every chosen token came from.
 func recordScores(e *Engine) *[][]float32 {
 	var all [][]float32
@@ -137,20 +149,10 @@ func TestGoldenCUDATextToImage(t *testing.T) {
 				key := folder + "." + c.Name
 				req := TextToImageRequest{Prompt: c.Prompt, Think: c.Kind == "t2i_think", ImageSettings: settingsOf(c, g.ref(t, key+".noise"))}
 				scores := recordScores(g.gpu)
-				step0 := map[string][]float32{}
-				g.gpu.observeVelocity = func(_, step int, branch string, v []float32) {
-					if step == 0 {
-						step0[branch] = v
-					}
-				}
+				step0 := captureStep0(g.gpu)
 				res, err := g.gpu.TextToImage(context.Background(), req, nil)
 				g.gpu.observeScores, g.gpu.observeVelocity = nil, nil
-				cpu0 := map[string][]float32{}
-				g.cpu.observeVelocity = func(_, step int, branch string, v []float32) {
-					if step == 0 {
-						cpu0[branch] = v
-					}
-				}
+				cpu0 := captureStep0(g.cpu)
 				cpuReq := req
 				if req.Think {
 					g.cpu.forceThink = c.ThinkIDs
@@ -221,16 +223,7 @@ func TestGoldenCUDAEdit(t *testing.T) {
 				} else if uncond {
 					order["uncond"] = 1
 				}
-				step0 := func(e *Engine) map[string][]float32 {
-					m := map[string][]float32{}
-					e.observeVelocity = func(_, step int, branch string, v []float32) {
-						if step == 0 {
-							m[branch] = v
-						}
-					}
-					return m
-				}
-				g0, c0 := step0(g.gpu), step0(g.cpu)
+				g0, c0 := captureStep0(g.gpu), captureStep0(g.cpu)
 				res, err := g.gpu.Edit(context.Background(), req, nil)
 				g.gpu.observeVelocity = nil
 				if err != nil {
