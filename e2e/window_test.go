@@ -5,6 +5,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -134,30 +135,37 @@ func TestWindowMakesAPicture(t *testing.T) {
 	}
 }
 
-// startXvfb starts a virtual display and returns its name.
+// startXvfb starts a virtual display and returns its name. Xvfb picks a
+// free display number itself (-displayfd) and reports it once it accepts
+// connections, so parallel test runs on one machine cannot collide.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	for n := 91; n < 120; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		d := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", d, "-screen", "0", "1280x900x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		ok := false
-		for i := 0; i < 50 && !ok; i++ {
-			time.Sleep(100 * time.Millisecond)
-			_, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n))
-			ok = err == nil
-		}
-		if ok {
-			return d
-		}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free X display for Xvfb")
+	defer r.Close()
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w} // fd 3 in the child
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	number := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		number <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-number:
+		if n == "" {
+			t.Fatal("Xvfb exited without reporting a display")
+		}
+		return ":" + n
+	case <-time.After(20 * time.Second):
+		t.Fatal("Xvfb did not report its display within 20 s")
+	}
 	return ""
 }
 
