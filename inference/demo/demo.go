@@ -21,14 +21,14 @@ import (
 // Version identifies what this code generates. Bump it whenever the
 // config, tokenizer or weights change: folders of another version are
 // rebuilt (under their own name, so an older app keeps its own).
-const Version = 1
+const Version = 2
 
 // Seed seeds every random weight of the demo checkpoint.
 const Seed = 20251125
 
 // FolderName is the demo checkpoint's folder inside the cache root; it
 // names the Version.
-const FolderName = "demo-model-v1"
+const FolderName = "demo-model-v2"
 
 // manifestFile, written last into a finished folder, lists the size and
 // SHA-256 of every other file; a folder whose files do not match it is

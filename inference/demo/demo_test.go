@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -203,7 +204,7 @@ func TestEnsureRebuildsBrokenFolder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			data = []byte(strings.Replace(string(data), `"version": 1`, `"version": 0`, 1))
+			data = []byte(strings.Replace(string(data), fmt.Sprintf(`"version": %d`, Version), `"version": 0`, 1))
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -294,8 +295,8 @@ func TestCheckpointValidates(t *testing.T) {
 	if w := ck.Warnings(); len(w) > 0 {
 		t.Errorf("warnings: %v", w)
 	}
-	if raw, ok := cfg.Extra[MarkerKey]; !ok || string(raw) != "1" {
-		t.Errorf("config Extra[%q] = %s, want 1", MarkerKey, raw)
+	if raw, ok := cfg.Extra[MarkerKey]; !ok || string(raw) != strconv.Itoa(Version) {
+		t.Errorf("config Extra[%q] = %s, want %d", MarkerKey, raw, Version)
 	}
 	if got := len(ck.Shards()); got != shards {
 		t.Errorf("%d weight files, want %d", got, shards)

@@ -32,11 +32,24 @@
 // vocabulary 1024 (the tokenizer has under 600 ids), patch embedders 64 wide with
 // 16-px patches (32-px tokens and F = 3072, the real geometry, so every
 // size rule is exercised), MLP fm_head 96 wide, noise scale base 64 and cap
-// 8, template neo1_0. The understanding path is random (MODEL.md 9): the
-// demo model reads prompts and pictures but its text (VQA answers,
-// thinking, storyboard text) is gibberish, and it seldom or never decides
-// to draw in a storyboard. The generation path is shaped into a painter of
-// smooth colour fields; weights.go explains how.
+// 8, template neo1_0. The generation path is shaped into a painter of
+// smooth colour fields; the understanding path keeps what the painter reads
+// of it random (MODEL.md 9) and is otherwise hand-set into a small writer;
+// weights.go and writer.go explain how.
+//
+// # The text
+//
+// Sentences of one small grammar over words the tokenizer has as single
+// tokens — "A golden fox sitting under the old bridge at sunset." — word-
+// like, never saying anything about the prompt, whose words and length
+// only change which words come. A storyboard writes two or three
+// sentences, draws (<img>), writes again, three pictures in all (pictures
+// given as input do not count), then a last few sentences and
+// <|im_end|>: about 100 tokens, with or without thinking. Reasoning
+// (text-to-image or editing with thinking) closes with </think> after
+// about 100 tokens; a VQA answer is a few sentences, then <|im_end|>.
+// Storyboards and reasoning decode greedily (VQA does by default), so the
+// same request gives the same text.
 //
 // # The pictures
 //
@@ -44,7 +57,7 @@
 // colour-wheel swirls, like an aurora or a mesh-gradient wallpaper, with
 // no objects and no text. They do not follow the prompt: the seed decides
 // the layout; the last words before the picture (the end of the prompt,
-// of the gibberish reasoning in think mode, of the storyboard text) shift
+// of the reasoning in think mode, of the storyboard text) shift
 // the colours and partly the arrangement, so the same seed with another
 // prompt gives a visibly different picture. The same prompt, seed and
 // settings give the same picture. Larger pictures show more, smaller
@@ -56,11 +69,9 @@
 //
 // On a 2-core AMD EPYC, tensor.NewCPU(0) (BenchmarkTextToImage): a
 // 512×512 text-to-image with 20 steps and guidance 4 takes 3–3.7 s,
-// 1024×1024 about 20 s (attention over the picture's tokens dominates).
-// With thinking, 512×512 takes about 7 s: the random model never closes
-// </think>, so it writes the full 1024 reasoning tokens (about 1.2 s) and
-// every denoising step then attends to that longer prefix. A storyboard
-// left at its default budget writes 8192 tokens of gibberish (about 30 s)
-// and, so far as tried, never draws. Ensure builds the folder (1.7 MB) in
-// about 30 ms and checks an existing one in about 2 ms.
+// 1024×1024 about 20 s (attention over the picture's tokens dominates);
+// with thinking (about 100 reasoning tokens) about 0.2 s more. A
+// storyboard at the window's demo settings (512×288, 12 steps, thinking)
+// takes about 3 s. Ensure builds the folder (1.7 MB) in about 30 ms and
+// checks an existing one in about 2 ms.
 package demo

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sensenova/studio/inference/checkpoint"
+	"github.com/sensenova/studio/inference/safetensors"
 )
 
 // The weights. Every tensor starts from MODEL.md 9's random init (normal
@@ -54,11 +55,40 @@ import (
 // unconditional branch has no words), changes the colours and partly the
 // arrangement.
 //
-// The understanding path (text, VQA, context pictures) keeps its random
-// weights, except that word tokens' embeddings carry dText, no layer and
-// no context picture writes dImg or dText, and KV head 1's keys and values
-// read only the markers: the model reads and writes text, but its text is
-// noise.
+// The understanding path (text, VQA, context pictures) keeps the parts of
+// it the generation path reads: word tokens' random embeddings, which
+// carry dText, layer 0's KV head 1 (whose keys read only the markers: dText
+// in pairs 2 and 3, dImg in tImg) and the <img> marker, which no layer and
+// no context picture writes. The rest is hand-set into a small writer
+// (writer.go), in residual dimensions [uBias, 64) and [0, 8) of text tokens,
+// which the generation path never reads:
+//
+//  5. Non-word tokens get clean embeddings: a marker dimension for
+//     "assistant", <|im_start|>, <think>, </think> and </img>, a base
+//     dimension and for ".", " " and "\n" a class dimension for the others.
+//  6. Understanding layer 0: a matched-filter unit per word of the
+//     writer's small vocabulary (A, colours, subjects, verbs, prepositions,
+//     "the", adjectives, places, "at", times) writes the word's class; a
+//     three-phase t-RoPE "pointer" turns as the answer grows; a flag marks
+//     the answer and, with it, the </img> of pictures the model drew. <img>
+//     attends to itself, so its layer-1 key and value stay exact.
+//  7. Understanding layer 1: heads count the drawn pictures (against
+//     "assistant" as a sink: n/(n+1)), find whether a reasoning block is
+//     open and how far back it and the last chunk of text started (t-RoPE
+//     recency against the <|im_start|> tokens as sinks), and turn a second
+//     pointer; its MLP decides, on ".", whether to stop the text here and
+//     then whether to draw or to end, or to close the reasoning.
+//  8. The lm_head is a grammar — "A (colour) subject verb preposition the
+//     (adjective) place (at time)." — whose class votes pick the next
+//     class and whose pointer rows pick the word; after "." come " ",
+//     <img>, <|im_end|> or </think> as the MLP decided, after <img>
+//     <|im_end|>.
+//
+// So a storyboard writes two or three sentences, draws, and again, three
+// pictures in all, then a last few sentences and <|im_end|>; a reasoning
+// block closes with </think> after about thinkLen tokens; a VQA answer is
+// a few sentences. The text is word-like but says nothing about the prompt
+// (which only shifts the choice of words).
 
 // Residual-stream dimensions the shaping uses; the others are free.
 const (
@@ -125,8 +155,11 @@ var styleHeads = []struct {
 
 // shaper fills the demo tensors.
 type shaper struct {
-	imgID int    // id of <img>
-	words []bool // ids whose embedding carries dText
+	imgID     int    // id of <img>
+	words     []bool // ids whose embedding carries dText
+	tok       writerTokens
+	detectors []detector // layer 0's word units (writer.go)
+	inNorm0   []float64  // layer 0's understanding input norm weights
 }
 
 // templateWords are the chat template's role names: not words of the
@@ -155,7 +188,35 @@ func newShaper(td tokenizerData) shaper {
 			s.words[id] = false
 		}
 	}
+	s.tok = lookupTokens(td)
+	emb := make([]float32, vocabSize*hidden)
+	s.shapeEmbeddingTable(emb)
+	s.detectors = makeDetectors(roundedEmbedding(emb), s.tok)
+	norm := make([]float32, hidden)
+	spec := checkpoint.TensorSpec{Name: "language_model.model.layers.0.input_layernorm.weight", Shape: []int64{hidden}}
+	s.fill(spec, norm)
+	for _, x := range norm {
+		s.inNorm0 = append(s.inNorm0, float64(safetensors.RoundBF16(x)))
+	}
 	return s
+}
+
+// shapeEmbeddingTable fills the understanding embedding: the random init,
+// dText on words, <img> alone in dImg, and the writer's clean rows for the
+// other non-word tokens (writer.go).
+func (s shaper) shapeEmbeddingTable(v []float32) {
+	randomFill(checkpoint.TensorSpec{Name: checkpoint.NameEmbedTokens, Shape: []int64{vocabSize, hidden}}, v)
+	m := matrix{v, hidden}
+	for id := 0; id < vocabSize; id++ {
+		m.set(id, dImg, 0)
+		m.set(id, dText, 0)
+		if s.words[id] {
+			m.set(id, dText, textMark)
+		}
+	}
+	m.zeroRow(s.imgID) // so the values read from it are exact
+	m.set(s.imgID, dImg, imgMark)
+	s.shapeEmbedding(m)
 }
 
 // rng returns the random stream of one tensor: seeded by Seed and the
@@ -220,19 +281,20 @@ func (s shaper) fill(spec checkpoint.TensorSpec, v []float32) {
 
 	switch {
 	case name == checkpoint.NameEmbedTokens:
-		for id := 0; id < len(v)/m.cols; id++ {
-			m.set(id, dImg, 0)
-			m.set(id, dText, 0)
-			if s.words[id] {
-				m.set(id, dText, textMark)
-			}
-		}
-		m.zeroRow(s.imgID) // so the values read from it are exact
-		m.set(s.imgID, dImg, imgMark)
+		s.shapeEmbeddingTable(v)
+	case name == checkpoint.NameLMHead:
+		s.shapeLMHead(m)
+	case name == checkpoint.NameNorm:
+		fillConst(v, 1)
 	case strings.HasPrefix(name, "vision_model.embeddings.dense_embedding."):
-		// Context pictures' tokens carry neither marker.
+		// Context pictures' tokens carry neither marker, nothing the
+		// writer's keys read, no base (writer.go).
 		m.zeroRow(dImg)
 		m.zeroRow(dText)
+		for d := uBias; d <= uGenPic; d++ {
+			m.zeroRow(d)
+		}
+
 	case strings.HasPrefix(name, "fm_modules.vision_model_mot_gen."):
 		shapeGenEmbedder(strings.TrimPrefix(name, "fm_modules.vision_model_mot_gen.embeddings."), m)
 	case strings.HasPrefix(name, "fm_modules.timestep_embedder.mlp.2."),
@@ -253,6 +315,7 @@ func (s shaper) fill(spec checkpoint.TensorSpec, v []float32) {
 		shapeGenLayer(layer, rest, m)
 	case rest != "":
 		shapeUndLayer(layer, rest, m)
+		s.shapeWriterLayer(layer, rest, m)
 	}
 }
 
