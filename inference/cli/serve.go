@@ -52,6 +52,7 @@ func runServe(ctx context.Context, args []string, s Streams) error {
 		enc:     json.NewEncoder(s.Out),
 		work:    make(chan protocol.Request, 64),
 		running: map[string]context.CancelFunc{},
+		queued:  map[string]bool{},
 		dropped: map[string]bool{},
 	}
 	srv.enc.SetEscapeHTML(false)
@@ -72,7 +73,8 @@ type server struct {
 	work    chan protocol.Request
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // work request id → its cancel
-	dropped map[string]bool               // queued requests cancelled before they started
+	queued  map[string]bool               // work request ids waiting for the worker
+	dropped map[string]bool               // queued requests cancelled (and answered) before they started
 
 	// Owned by the worker goroutine.
 	engine  *pipeline.Engine
@@ -156,19 +158,33 @@ func (srv *server) handle(ctx context.Context, line []byte) (stop bool) {
 	case protocol.OpShutdown:
 		return true
 	case protocol.OpCancel:
+		// A running request stops at its next check; a waiting one is
+		// answered now (its screen is free again at once) and skipped.
 		srv.mu.Lock()
-		if cancel, ok := srv.running[req.Target]; ok {
-			cancel()
-		} else {
+		cancel, running := srv.running[req.Target]
+		waiting := srv.queued[req.Target] && !srv.dropped[req.Target]
+		if waiting {
 			srv.dropped[req.Target] = true
 		}
 		srv.mu.Unlock()
+		switch {
+		case running:
+			cancel()
+		case waiting:
+			srv.fail(req.Target, protocol.CodeCancelled, errors.New("cancelled before it started"))
+		}
 	case protocol.OpGPU:
 		go srv.gpuInfo(req.ID)
 	default:
+		srv.mu.Lock()
+		srv.queued[req.ID] = true
+		srv.mu.Unlock()
 		select {
 		case srv.work <- req:
 		default:
+			srv.mu.Lock()
+			delete(srv.queued, req.ID)
+			srv.mu.Unlock()
 			srv.fail(req.ID, protocol.CodeBadRequest, errors.New("too many requests are waiting; send more once some have finished"))
 		}
 	}
@@ -192,10 +208,15 @@ func (srv *server) worker(ctx context.Context) {
 		srv.mu.Lock()
 		dropped := srv.dropped[req.ID]
 		delete(srv.dropped, req.ID)
+		delete(srv.queued, req.ID)
+		if dropped { // answered when it was cancelled
+			srv.mu.Unlock()
+			continue
+		}
 		rctx, cancel := context.WithCancel(ctx)
 		srv.running[req.ID] = cancel
 		srv.mu.Unlock()
-		if dropped || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			srv.fail(req.ID, protocol.CodeCancelled, errors.New("cancelled before it started"))
 		} else {
 			srv.run(rctx, req)

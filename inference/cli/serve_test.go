@@ -176,31 +176,55 @@ func TestServeCancelAndGPU(t *testing.T) {
 		t.Fatalf("load: %+v", ev)
 	}
 	// A long run, cancelled after its first step; a queued request is
-	// cancelled before it starts.
+	// cancelled before it starts, and answered at once, while the long
+	// run still goes on.
 	s.send(`{"id":"2","op":"t2i","prompt":"slow","width":128,"height":96,"steps":500}`)
 	s.send(`{"id":"3","op":"t2i","prompt":"queued","width":64,"height":64,"steps":1}`)
 	s.send(`{"id":"c3","op":"cancel","target":"3"}`)
 	// gpu is answered while work runs.
 	s.send(`{"id":"g","op":"gpu"}`)
-	sawGPU, cancelled := false, false
+	sawGPU, queuedCancelled, cancelled, step := false, false, false, 0
 	for !cancelled {
 		ev := s.next()
 		switch {
 		case ev.ID == "g":
 			sawGPU = ev.Event == protocol.EventGPU && strings.Contains(string(ev.GPU), "preset")
-		case ev.ID == "2" && ev.Event == protocol.EventProgress && ev.Step == 1:
-			s.send(`{"id":"c2","op":"cancel","target":"2"}`)
+		case ev.ID == "3":
+			if ev.Event != protocol.EventError || ev.Code != protocol.CodeCancelled {
+				t.Errorf("queued request: %+v", ev)
+			}
+			queuedCancelled = true
+		case ev.ID == "2" && ev.Event == protocol.EventProgress:
+			step = ev.Step
+			if step > 3 && !queuedCancelled {
+				t.Fatalf("the cancelled queued request is not answered at step %d of the one before it", step)
+			}
+			if queuedCancelled && step >= 1 {
+				s.send(`{"id":"c2","op":"cancel","target":"2"}`)
+			}
 		case ev.ID == "2" && ev.Event == protocol.EventError:
 			if ev.Code != protocol.CodeCancelled {
 				t.Errorf("cancelled run: %+v", ev)
 			}
 			cancelled = true
-		case ev.ID == "2" && ev.Event == protocol.EventProgress && ev.Step > 3:
-			t.Fatalf("still running at step %d after the cancel", ev.Step)
 		}
 	}
-	if ev, _ := s.until("3"); ev.Code != protocol.CodeCancelled {
-		t.Errorf("queued request: %+v", ev)
+	if step > 10 {
+		t.Errorf("still running at step %d after the cancel", step)
+	}
+	// Nothing more is said about request 3 once the worker reaches it.
+	s.send(`{"id":"4","op":"t2i","prompt":"after","width":64,"height":64,"steps":1}`)
+	for {
+		ev := s.next()
+		if ev.ID == "3" {
+			t.Errorf("request 3 answered twice: %+v", ev)
+		}
+		if ev.ID == "4" && ev.Event != protocol.EventProgress {
+			if ev.Event != protocol.EventDone {
+				t.Errorf("request after the cancels: %+v", ev)
+			}
+			break
+		}
 	}
 	if !sawGPU {
 		t.Error("no gpu answer while work ran")
