@@ -196,7 +196,7 @@ func (s *askScreen) setDemo(demo bool) {
 		}
 	}
 	if demo {
-		s.note.SetText(fmt.Sprintf("Demo model: answers are limited to %d tokens so they take a moment on the CPU; its understanding is random, so they are gibberish.", askDemoTokens))
+		s.note.SetText(fmt.Sprintf("Demo model: answers are limited to %d tokens so they take a moment on the CPU; its answers are made-up sentences of a tiny grammar that do not describe the picture.", askDemoTokens))
 	}
 	sbSetVisible(s.note, demo, s.top)
 	s.set, s.demo = true, demo // last: tests wait for it

@@ -106,6 +106,8 @@ type createScreen struct {
 	note    *widget.Label // why the demo model has small defaults
 	problem *widget.Label // what is wrong with the input or the run
 
+	thinkEvery time.Duration // the most often the reasoning panel changes
+
 	generate *widget.Button
 	cancel   *widget.Button
 	progress *taskProgress
@@ -157,7 +159,7 @@ type t2iRun struct {
 }
 
 func newCreateScreen(e *env, think bool) *createScreen {
-	s := &createScreen{env: e, think: think, recentFull: map[string]string{}}
+	s := &createScreen{env: e, think: think, recentFull: map[string]string{}, thinkEvery: thinkEvery}
 
 	s.prompt = newActionEntry(s, true)
 	s.prompt.SetMinRowsVisible(5)
@@ -685,10 +687,11 @@ func (s *createScreen) token(r *t2iRun, text string) {
 	}
 	// At most one panel update per thinkEvery: enough to read along, and
 	// cheap however fast the tokens come.
-	time.AfterFunc(thinkEvery, func() { fyne.Do(func() { s.flushThink(r) }) })
+	time.AfterFunc(s.thinkEvery, func() { fyne.Do(func() { s.flushThink(r) }) })
 }
 
-// thinkEvery is the most often the reasoning panel changes.
+// thinkEvery is the most often the reasoning panel changes (a screen's
+// thinkEvery; tests shorten it to see a short reasoning stream).
 const thinkEvery = 50 * time.Millisecond
 
 // flushThink shows the reasoning gathered so far (UI goroutine).

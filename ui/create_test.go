@@ -297,6 +297,9 @@ func TestCheckSideNamesNearestValues(t *testing.T) {
 
 func TestThinkStreamsReasoningIntoItsPanel(t *testing.T) {
 	w, studio, s := createTestScreen(t, true)
+	// The demo model reasons for about 100 tokens in a fraction of a
+	// second: let the panel change at every few tokens.
+	fyne.DoAndWait(func() { s.thinkEvery = time.Millisecond })
 	fillForm(s, "a lighthouse at dusk", 64, 64, 2)
 	e := generate(t, s)
 	if e.ThinkText == "" || !e.Request.Think {

@@ -269,7 +269,7 @@ func (s *storyboardScreen) setDemo(demo bool) {
 func (s *storyboardScreen) updateNote() {
 	var lines []string
 	if s.demo {
-		lines = append(lines, fmt.Sprintf("Demo model: sizes are a quarter of the real presets, with %d steps and %d text tokens, so a storyboard takes seconds on the CPU. Its text is gibberish and it seldom decides to draw.", sbDemoSteps, sbDemoTokens))
+		lines = append(lines, fmt.Sprintf("Demo model: sizes are a quarter of the real presets, with %d steps and %d text tokens, so a storyboard takes seconds on the CPU. Its text is made-up sentences of a tiny grammar that never follow the prompt, with three abstract pictures.", sbDemoSteps, sbDemoTokens))
 	}
 	if len(s.inputs) > 0 {
 		lines = append(lines, "With input pictures, every picture takes the first input's proportions (as upstream); the aspect preset is not used.")

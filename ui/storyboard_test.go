@@ -223,8 +223,10 @@ func TestStoryboardWritesSavesAndCancels(t *testing.T) {
 		}
 	})
 
-	// Cancel a long one: it stops, its text stays, nothing is saved.
+	// Cancel a long one: it stops, its text stays, nothing is saved. (Many
+	// steps make its first picture take long enough to cancel during it.)
 	fyne.DoAndWait(func() {
+		s.steps.SetText("500")
 		s.tokens.SetText("60000")
 		test.Tap(s.generate)
 	})

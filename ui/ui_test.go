@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sensenova/studio/app"
@@ -30,7 +29,7 @@ func newTestWindow(t *testing.T) (*Window, *app.Studio) {
 	if err := settings.Save(filepath.Join(tmp, "settings.json")); err != nil {
 		t.Fatal(err)
 	}
-	a := test.NewTempApp(t)
+	a := newSerialApp(t)
 	var w *Window
 	statusCh := make(chan app.StudioStatus, 256)
 	studio, err := app.NewStudio(context.Background(), app.StudioOptions{
@@ -48,8 +47,10 @@ func newTestWindow(t *testing.T) (*Window, *app.Studio) {
 		t.Fatal(err)
 	}
 	t.Cleanup(studio.Close)
-	w = NewMainWindow(a, studio, nil)
-	t.Cleanup(w.Close)
+	// The window is built and told the status on the UI goroutine, as
+	// main does.
+	fyne.DoAndWait(func() { w = NewMainWindow(a, studio, nil) })
+	t.Cleanup(func() { fyne.DoAndWait(w.Close) })
 	deadline := time.After(120 * time.Second)
 	for st := studio.Status(); st.Model == nil; st = studio.Status() {
 		if st.LoadError != "" {
@@ -126,7 +127,7 @@ func TestMainWindowTabsAndDemoNotice(t *testing.T) {
 }
 
 func TestWindowWithoutEngineExplains(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newSerialApp(t)
 	w := NewMainWindow(a, nil, errTest("the engine program \"sensenova\" was not found"))
 	defer w.Close()
 	found := false
