@@ -36,7 +36,7 @@ type CUDA struct {
 	stream cu.Stream
 	mod    cu.Module
 	fns    map[string]cu.Function
-	blas   *cublas
+	blas   gemmer
 	alloc  *allocator
 	// stage is a page-locked host buffer for transfers.
 	stage []byte
@@ -108,9 +108,10 @@ func NewCUDA(index int, budget int64) (*CUDA, error) {
 		}
 		b.fns[name] = f
 	}
-	if b.blas, err = loadCUBLAS(rawStream(b.stream)); err != nil {
+	if b.blas, err = openGEMM(b); err != nil {
 		return nil, err
 	}
+	b.device.GEMM = b.blas.describe()
 	if b.stage, err = allocPinned(stageBytes); err != nil {
 		return nil, err
 	}

@@ -2,20 +2,16 @@
 
 package gpu
 
-// cuBLAS is loaded at run time with dlopen (libcublas.so.13, .12 or .11),
-// never linked: the binary starts wherever the driver is installed, and the
-// engine says plainly when no cuBLAS can be found. The few entry points used
-// are declared here by hand; their ABI is the same from CUDA 11 to 13.
+// cuBLAS is loaded at run time (dl_unix_cuda.go, dl_windows_cuda.go:
+// libcublas.so.13, .12 or .11; cublas64_13.dll, _12 or _11), never linked:
+// the binary starts wherever the driver is installed. Without cuBLAS the
+// engine uses its own GEMM kernels (gemm_cuda.go) and says so. The few entry
+// points used are declared here by hand; their ABI is the same from CUDA 11
+// to 13.
 
 /*
-#cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <stdint.h>
-
-static void* blas_dlopen(const char* path) { return dlopen(path, RTLD_NOW | RTLD_GLOBAL); }
-static const char* blas_dlerror(void) { return dlerror(); }
-static void* blas_dlsym(void* lib, const char* name) { return dlsym(lib, name); }
 
 // Trampolines: cgo cannot call C function pointers directly.
 static int blas_create(void* f, void** h) { return ((int (*)(void**))f)(h); }
@@ -65,82 +61,30 @@ type cublas struct {
 	destroy unsafe.Pointer
 }
 
-// cublasCandidates lists what to try, in order: $SENSENOVA_CUBLAS (a file),
-// the folders of $CUBLAS_LIB_DIR and $LD_LIBRARY_PATH, the app's own folder
-// and the usual pip wheel and toolkit folders with .so.13, .12, .11, then the
-// bare sonames (the ld.so cache).
-func cublasCandidates() []string {
-	var out []string
-	if p := os.Getenv("SENSENOVA_CUBLAS"); p != "" {
-		out = append(out, p)
-	}
-	var dirs []string
-	for _, env := range []string{"CUBLAS_LIB_DIR", "LD_LIBRARY_PATH"} {
-		for _, d := range strings.Split(os.Getenv(env), ":") {
-			if d != "" {
-				dirs = append(dirs, d)
-			}
-		}
-	}
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	for _, pattern := range []string{
-		"/usr/local/lib/python3*/dist-packages/nvidia/cu13/lib", "/usr/local/lib/python3*/dist-packages/nvidia/cublas/lib",
-		"/usr/lib/python3*/site-packages/nvidia/cu13/lib", "/usr/lib/python3*/site-packages/nvidia/cublas/lib",
-		"/opt/*/.venv/lib/python3*/site-packages/nvidia/cu13/lib", "/opt/*/.venv/lib/python3*/site-packages/nvidia/cublas/lib",
-		"/usr/local/cuda/lib64", "/usr/local/cuda-*/lib64",
-	} {
-		m, _ := filepath.Glob(pattern)
-		dirs = append(dirs, m...)
-	}
-	for _, v := range []string{"13", "12", "11"} {
-		for _, d := range dirs {
-			p := filepath.Join(d, "libcublas.so."+v)
-			if _, err := os.Stat(p); err == nil {
-				out = append(out, p)
-			}
-		}
-	}
-	for _, v := range []string{"13", "12", "11"} {
-		out = append(out, "libcublas.so."+v)
-	}
-	return out
-}
-
-func blasSym(lib unsafe.Pointer, name string) unsafe.Pointer {
-	cs := C.CString(name)
-	defer C.free(unsafe.Pointer(cs))
-	return C.blas_dlsym(lib, cs)
-}
-
 // loadCUBLAS opens the first cuBLAS that works and creates a handle on the
 // current context, bound to stream.
 func loadCUBLAS(stream uintptr) (*cublas, error) {
 	var tried []string
 	for _, cand := range cublasCandidates() {
-		if strings.Contains(cand, "/") {
+		if filepath.IsAbs(cand) {
 			// Load cuBLASLt from the same folder first, for libraries without RUNPATH.
-			lt := strings.Replace(cand, "libcublas.so.", "libcublasLt.so.", 1)
-			if _, err := os.Stat(lt); err == nil {
-				cs := C.CString(lt)
-				C.blas_dlopen(cs)
-				C.free(unsafe.Pointer(cs))
+			if lt := cublasLtBeside(cand); lt != "" {
+				if _, err := os.Stat(lt); err == nil {
+					dlOpen(lt)
+				}
 			}
 		}
-		cs := C.CString(cand)
-		lib := C.blas_dlopen(cs)
-		C.free(unsafe.Pointer(cs))
-		if lib == nil {
-			tried = append(tried, fmt.Sprintf("%s (%s)", cand, C.GoString(C.blas_dlerror())))
+		lib, err := dlOpen(cand)
+		if err != nil {
+			tried = append(tried, fmt.Sprintf("%s (%v)", cand, err))
 			continue
 		}
 		b := &cublas{path: cand}
-		create := blasSym(lib, "cublasCreate_v2")
-		setStream := blasSym(lib, "cublasSetStream_v2")
-		getVersion := blasSym(lib, "cublasGetVersion_v2")
-		b.gemmEx = blasSym(lib, "cublasGemmEx")
-		b.destroy = blasSym(lib, "cublasDestroy_v2")
+		create := dlSym(lib, "cublasCreate_v2")
+		setStream := dlSym(lib, "cublasSetStream_v2")
+		getVersion := dlSym(lib, "cublasGetVersion_v2")
+		b.gemmEx = dlSym(lib, "cublasGemmEx")
+		b.destroy = dlSym(lib, "cublasDestroy_v2")
 		if create == nil || setStream == nil || b.gemmEx == nil || b.destroy == nil {
 			tried = append(tried, cand+" (missing cuBLAS entry points)")
 			continue
@@ -159,7 +103,7 @@ func loadCUBLAS(stream uintptr) (*cublas, error) {
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("gpu: %w; tried %s. Install the CUDA toolkit's cuBLAS (or the nvidia-cublas pip wheel) or set SENSENOVA_CUBLAS to libcublas.so.N", ErrNoCUBLAS, strings.Join(tried, "; "))
+	return nil, fmt.Errorf("gpu: %w; tried %s. Install the CUDA toolkit's cuBLAS (or the nvidia-cublas pip wheel), put it next to the engine, or set SENSENOVA_CUBLAS to its file", ErrNoCUBLAS, strings.Join(tried, "; "))
 }
 
 // gemm computes, row-major, y [M, N] = x [M, K] · w [N, K]ᵀ (+ y when
@@ -177,6 +121,14 @@ func (b *cublas) gemm(y, x, w uintptr, M, N, K int, accumulate bool) error {
 		return fmt.Errorf("cublasGemmEx (%d×%d×%d): status %d", M, N, K, int(st))
 	}
 	return nil
+}
+
+func (b *cublas) describe() string {
+	v := ""
+	if b.version > 0 {
+		v = fmt.Sprintf(" %d.%d.%d", b.version/10000, b.version/100%100, b.version%100)
+	}
+	return fmt.Sprintf("cuBLAS%s (%s)", v, b.path)
 }
 
 func (b *cublas) close() {

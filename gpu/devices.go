@@ -14,6 +14,9 @@ type Device struct {
 	ComputeMajor    int    `json:"compute_major"`
 	ComputeMinor    int    `json:"compute_minor"`
 	Multiprocessors int    `json:"multiprocessors"`
+	// GEMM names the matrix-product library of an opened device: cuBLAS
+	// with its version and file, or the built-in kernels and why.
+	GEMM string `json:"gemm,omitempty"`
 }
 
 // Inventory is what Detect found.

@@ -67,4 +67,11 @@ func BenchmarkSwiGLU(b *testing.B) {
 	b.ReportMetric(3*2*4096*12288*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 }
 
+// BenchmarkLinearMLPBuiltin is BenchmarkLinearMLP on the built-in GEMM
+// kernels (SENSENOVA_GEMM=builtin), to compare with cuBLAS.
+func BenchmarkLinearMLPBuiltin(b *testing.B) {
+	b.Setenv(gemmEnv, "builtin")
+	BenchmarkLinearMLP(b)
+}
+
 var _ tensor.Backend = (*CUDA)(nil)

@@ -5,3 +5,4 @@
 #include "elementwise.cu"
 #include "layout.cu"
 #include "attention.cu"
+#include "gemm.cu"

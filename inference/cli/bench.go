@@ -203,7 +203,11 @@ func benchTokenizer(dir string) (*tokenizer.Tokenizer, error) {
 func benchDeviceName(b tensor.Backend, name string) string {
 	if a, ok := b.(gpu.Accelerator); ok {
 		d := a.Info()
-		return fmt.Sprintf("%s (%s, %.0f GiB, sm_%d%d)", name, d.Name, float64(d.TotalBytes)/(1<<30), d.ComputeMajor, d.ComputeMinor)
+		desc := fmt.Sprintf("%s (%s, %.0f GiB, sm_%d%d)", name, d.Name, float64(d.TotalBytes)/(1<<30), d.ComputeMajor, d.ComputeMinor)
+		if d.GEMM != "" {
+			desc += "; GEMM: " + d.GEMM
+		}
+		return desc
 	}
 	return name
 }
