@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -26,6 +28,10 @@ type EngineStatus struct {
 	Message string // a sentence for the user, e.g. why it restarted
 	Version string
 	CUDA    bool
+	// Fallback is a sentence saying why the engine runs on the CPU although
+	// a CUDA engine was found (no NVIDIA driver, no GPU…); empty otherwise.
+	// It stays the same across restarts.
+	Fallback string
 }
 
 // Engine states.
@@ -38,8 +44,12 @@ const (
 
 // EngineOptions configure the engine process.
 type EngineOptions struct {
-	// Binary is the path of the sensenova executable (FindEngine).
+	// Binary is the path of the engine executable (FindEngines).
 	Binary string
+	// Fallback is the engine started instead when Binary cannot start or
+	// exits before it is ready: the CPU engine, when Binary is the CUDA
+	// one. Empty: no fallback.
+	Fallback string
 	// Args are extra arguments after "serve".
 	Args []string
 	// Log receives the engine's stderr (its progress and warnings); nil
@@ -75,6 +85,7 @@ type Engine struct {
 	restarts   []time.Time
 	closed     bool
 	sessionDir string
+	fallback   string // EngineStatus.Fallback
 }
 
 // engineProcess is one run of the engine executable.
@@ -83,6 +94,10 @@ type engineProcess struct {
 	stdin io.WriteCloser
 	enc   *json.Encoder
 	done  chan struct{} // closed when the process has exited and its output is drained
+	// output keeps the last lines the process printed that were not
+	// protocol events (stderr, and stdout before its hello), to say why it
+	// failed to start.
+	output *lineTail
 }
 
 // Job is one request in flight.
@@ -97,7 +112,9 @@ type Job struct {
 }
 
 // StartEngine starts the engine process and waits until it says hello (or
-// ctx ends).
+// ctx ends). When the process cannot start or exits before its hello and
+// opts.Fallback is set, the fallback engine is started instead and
+// EngineStatus.Fallback says why.
 func StartEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 	if opts.MaxRestarts == 0 {
 		opts.MaxRestarts = 5
@@ -106,46 +123,140 @@ func StartEngine(ctx context.Context, opts EngineOptions) (*Engine, error) {
 		opts.RestartWindow = time.Minute
 	}
 	e := &Engine{opts: opts, jobs: map[string]*Job{}}
+	err := e.start(ctx)
+	var failed *startFailure
+	if err != nil && errors.As(err, &failed) && opts.Fallback != "" && opts.Fallback != opts.Binary {
+		why := cpuFallbackReason(failed)
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, "sensenova-studio: %s (%v)\n", why, err)
+		}
+		e.mu.Lock()
+		e.opts.Binary = opts.Fallback
+		e.fallback = why
+		e.mu.Unlock()
+		err = e.start(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// start runs e.opts.Binary and waits for its hello. On failure nothing is
+// left running and the engine can be started again.
+func (e *Engine) start(ctx context.Context) error {
 	hello := make(chan error, 1)
 	if err := e.spawn(hello); err != nil {
-		return nil, err
+		return err
 	}
 	select {
 	case err := <-hello:
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		return e, nil
+		return err
 	case <-ctx.Done():
 		e.Close()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
-// FindEngine returns the sensenova executable: $SENSENOVA_ENGINE, else the
-// one next to this program, else the one on PATH.
-func FindEngine() (string, error) {
-	if p := os.Getenv("SENSENOVA_ENGINE"); p != "" {
-		return p, nil
+// startFailure is why an engine process ended before it was ready.
+type startFailure struct {
+	binary   string
+	err      error    // from starting or waiting for the process
+	exitCode int      // -1 when it did not run or was killed by a signal
+	output   []string // its last lines of output
+}
+
+func (f *startFailure) Error() string {
+	msg := fmt.Sprintf("the engine %s exited before it was ready: %v", filepath.Base(f.binary), f.err)
+	if n := len(f.output); n > 0 {
+		msg += " (its last words: " + f.output[n-1] + ")"
 	}
-	name := "sensenova"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
+	return msg
+}
+
+func (f *startFailure) Unwrap() error { return f.err }
+
+// Windows' exit status for a program whose DLL is missing
+// (STATUS_DLL_NOT_FOUND).
+const statusDLLNotFound = 0xC0000135
+
+// cpuFallbackReason says in a sentence why the CUDA engine could not be
+// used, from how it failed.
+func cpuFallbackReason(f *startFailure) string {
+	const onCPU = ", so the engine runs on the CPU (fine for the demo model, far too slow for the 8B model)."
+	text := strings.Join(f.output, "\n")
+	switch {
+	case strings.Contains(text, "libcuda.so"):
+		return "No NVIDIA driver was found (libcuda.so.1 is missing)" + onCPU
+	case strings.Contains(strings.ToLower(text), "nvcuda.dll") || f.exitCode == statusDLLNotFound:
+		return "No NVIDIA driver was found (nvcuda.dll is missing)" + onCPU
+	case strings.Contains(text, "NoDevice"):
+		return "No NVIDIA GPU was found (the driver reports no CUDA device)" + onCPU
 	}
+	detail := f.err.Error()
+	if n := len(f.output); n > 0 {
+		detail = f.output[n-1]
+	}
+	return "The CUDA engine could not start (" + detail + ")" + onCPU
+}
+
+// EngineBinaries are the engine executables the app can run.
+type EngineBinaries struct {
+	// Preferred is started first: $SENSENOVA_ENGINE, else the CUDA engine
+	// (sensenova-cuda), else the CPU engine (sensenova).
+	Preferred string
+	// Fallback is started when Preferred cannot start: the CPU engine, or
+	// empty when there is none besides Preferred.
+	Fallback string
+}
+
+// FindEngines looks for the engines: each is looked for next to this
+// program, then on PATH; $SENSENOVA_ENGINE, when set, is the preferred one.
+func FindEngines() (EngineBinaries, error) {
+	appDir := ""
 	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
+		appDir = filepath.Dir(exe)
 	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("the engine program %q was not found next to the app or on PATH (set SENSENOVA_ENGINE to its path)", name)
+	return findEngines(os.Getenv("SENSENOVA_ENGINE"), appDir, runtime.GOOS, exec.LookPath)
 }
 
+func findEngines(env, appDir, goos string, lookPath func(string) (string, error)) (EngineBinaries, error) {
+	find := func(name string) string {
+		if goos == "windows" {
+			name += ".exe"
+		}
+		if appDir != "" {
+			p := filepath.Join(appDir, name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return p
+			}
+		}
+		if p, err := lookPath(name); err == nil {
+			return p
+		}
+		return ""
+	}
+	cpu := find("sensenova")
+	preferred := env
+	if preferred == "" {
+		preferred = find("sensenova-cuda")
+	}
+	if preferred == "" {
+		preferred = cpu
+	}
+	if preferred == "" {
+		return EngineBinaries{}, errors.New("the engine program (sensenova-cuda or sensenova) was not found next to the app or on PATH (set SENSENOVA_ENGINE to its path)")
+	}
+	b := EngineBinaries{Preferred: preferred}
+	if cpu != preferred {
+		b.Fallback = cpu
+	}
+	return b, nil
+}
+
+// setStatus is called with e.mu held.
 func (e *Engine) setStatus(s EngineStatus) {
+	s.Fallback = e.fallback
 	e.status = s
 	if e.opts.OnStatus != nil {
 		e.opts.OnStatus(s)
@@ -169,7 +280,10 @@ func (e *Engine) SessionDir() string {
 // spawn starts a process; hello receives nil once it said hello, or the
 // error that prevented it. Called with e.mu not held.
 func (e *Engine) spawn(hello chan<- error) error {
-	cmd := exec.Command(e.opts.Binary, append([]string{"serve"}, e.opts.Args...)...)
+	e.mu.Lock()
+	bin := e.opts.Binary
+	e.mu.Unlock()
+	cmd := exec.Command(bin, append([]string{"serve"}, e.opts.Args...)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -178,16 +292,23 @@ func (e *Engine) spawn(hello chan<- error) error {
 	if err != nil {
 		return err
 	}
+	output := &lineTail{max: 8}
 	if e.opts.Log != nil {
-		cmd.Stderr = e.opts.Log
+		cmd.Stderr = io.MultiWriter(e.opts.Log, output)
+	} else {
+		cmd.Stderr = output
 	}
 	e.mu.Lock()
 	e.setStatus(EngineStatus{State: EngineStarting, Message: "Starting the engine…"})
 	e.mu.Unlock()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the engine %s: %w", e.opts.Binary, err)
+		err = fmt.Errorf("starting the engine %s: %w", bin, err)
+		if hello != nil {
+			return &startFailure{binary: bin, err: err, exitCode: -1}
+		}
+		return err
 	}
-	p := &engineProcess{cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin), done: make(chan struct{})}
+	p := &engineProcess{cmd: cmd, stdin: stdin, enc: json.NewEncoder(stdin), done: make(chan struct{}), output: output}
 	e.mu.Lock()
 	e.proc = p
 	e.mu.Unlock()
@@ -196,7 +317,8 @@ func (e *Engine) spawn(hello chan<- error) error {
 }
 
 // read routes the events of process p until it exits, then handles its
-// death.
+// death: a process that never said hello to a waiting start is reported to
+// it (and not restarted); any other is restarted.
 func (e *Engine) read(p *engineProcess, stdout io.Reader, hello chan<- error) {
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
@@ -204,7 +326,13 @@ func (e *Engine) read(p *engineProcess, stdout io.Reader, hello chan<- error) {
 	for sc.Scan() {
 		var ev protocol.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			continue // not a protocol line; the engine logs to stderr
+			// Not a protocol line: the engine logs to stderr, but a
+			// library may print to stdout before main (gorgonia's
+			// "Error in initialization … NoDevice").
+			if !greeted {
+				p.output.Write(append(sc.Bytes(), '\n'))
+			}
+			continue
 		}
 		if ev.Event == protocol.EventHello {
 			e.mu.Lock()
@@ -222,7 +350,21 @@ func (e *Engine) read(p *engineProcess, stdout io.Reader, hello chan<- error) {
 	err := p.cmd.Wait()
 	close(p.done)
 	if !greeted && hello != nil {
-		hello <- fmt.Errorf("the engine exited before it was ready: %v", err)
+		if err == nil {
+			err = errors.New("it ended without an error")
+		}
+		code := -1
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		}
+		e.mu.Lock()
+		if e.proc == p {
+			e.proc = nil
+		}
+		e.mu.Unlock()
+		hello <- &startFailure{binary: p.cmd.Path, err: err, exitCode: code, output: p.output.Lines()}
+		return
 	}
 	e.died(p, err)
 }
@@ -387,6 +529,59 @@ func (e *Engine) Close() {
 		p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+// lineTail is an io.Writer that keeps the last max lines written to it
+// (each cut to 300 bytes), for error messages.
+type lineTail struct {
+	max     int
+	mu      sync.Mutex
+	lines   []string
+	partial []byte
+}
+
+func (t *lineTail) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			if len(t.partial) < 300 {
+				t.partial = append(t.partial, b[:min(len(b), 300-len(t.partial))]...)
+			}
+			break
+		}
+		if len(t.partial) < 300 {
+			t.partial = append(t.partial, b[:min(i, 300-len(t.partial))]...)
+		}
+		t.add(string(t.partial))
+		t.partial = t.partial[:0]
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (t *lineTail) add(line string) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return
+	}
+	t.lines = append(t.lines, line)
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
+}
+
+// Lines returns the kept lines, an unfinished last line included.
+func (t *lineTail) Lines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]string(nil), t.lines...)
+	if p := strings.TrimSpace(string(t.partial)); p != "" {
+		out = append(out, p)
+	}
+	return out
 }
 
 // capitalise upper-cases the first letter of a sentence.

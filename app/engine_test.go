@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -255,3 +259,208 @@ func mustSubmit(t *testing.T, e *Engine, req protocol.Request) *Job {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// fakeCUDAEngine writes a shell script standing in for a CUDA engine that
+// cannot start: it prints body's output and exits as body says.
+func fakeCUDAEngine(t *testing.T, body string) string {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("the fake CUDA engines are shell scripts")
+	}
+	p := filepath.Join(t.TempDir(), "sensenova-cuda")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEngineFallsBackToTheCPUEngine starts a CUDA engine that dies before
+// its hello in the ways a machine without the driver or a GPU makes it die,
+// and checks that the CPU engine runs instead, with a sentence saying why,
+// and that it is the CPU engine that is restarted after a crash.
+func TestEngineFallsBackToTheCPUEngine(t *testing.T) {
+	cases := []struct {
+		name, script, want string
+	}{
+		{"no GPU", `echo 'Error in initialization, please refer to "https://docs.nvidia.com/cuda/cuda-driver-api/group__CUDA__INITIALIZE.html" for details on: NoDevice'; exit 1`,
+			"No NVIDIA GPU was found (the driver reports no CUDA device), so the engine runs on the CPU"},
+		{"no driver", `echo "$0: error while loading shared libraries: libcuda.so.1: cannot open shared object file: No such file or directory" >&2; exit 127`,
+			"No NVIDIA driver was found (libcuda.so.1 is missing), so the engine runs on the CPU"},
+		{"exits at once", `exit 1`,
+			"The CUDA engine could not start (exit status 1), so the engine runs on the CPU"},
+		{"other error", `echo "warming up" >&2; echo "sensenova: cuda: out of memory" >&2; exit 2`,
+			"The CUDA engine could not start (sensenova: cuda: out of memory), so the engine runs on the CPU"},
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SENSENOVA_FAKE_ENGINE", "1")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cuda := fakeCUDAEngine(t, c.script)
+			var log strings.Builder
+			var logMu sync.Mutex
+			statuses := make(chan EngineStatus, 64)
+			e, err := StartEngine(context.Background(), EngineOptions{
+				Binary: cuda, Fallback: exe,
+				Log: writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return log.Write(b) }),
+				OnStatus: func(s EngineStatus) {
+					select {
+					case statuses <- s:
+					default:
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			st := e.Status()
+			if st.State != EngineReady || st.Version != "fake" {
+				t.Fatalf("status %+v, want the fake CPU engine ready", st)
+			}
+			if !strings.HasPrefix(st.Fallback, c.want) {
+				t.Errorf("fallback sentence %q, want it to start with %q", st.Fallback, c.want)
+			}
+			logMu.Lock()
+			if !strings.Contains(log.String(), c.want) {
+				t.Errorf("the log does not say why: %q", log.String())
+			}
+			logMu.Unlock()
+			if ev := wait(t, mustSubmit(t, e, protocol.Request{Op: protocol.OpTextImage, Prompt: "on the cpu"})); ev.Event != protocol.EventDone {
+				t.Fatalf("job on the fallback engine: %+v", ev)
+			}
+			// A crash restarts the CPU engine, and the sentence stays.
+			wait(t, mustSubmit(t, e, protocol.Request{Op: protocol.OpTextImage, Prompt: "crash"}))
+			if ev := wait(t, mustSubmit(t, e, protocol.Request{Op: protocol.OpTextImage, Prompt: "after"})); ev.Event != protocol.EventDone {
+				t.Fatalf("job after the restart: %+v", ev)
+			}
+			if st := e.Status(); st.State != EngineReady || !strings.HasPrefix(st.Fallback, c.want) {
+				t.Errorf("after the restart: %+v", st)
+			}
+		})
+	}
+}
+
+func TestEngineFallbackWhenTheCUDAEngineCannotBeExecuted(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SENSENOVA_FAKE_ENGINE", "1")
+	missing := filepath.Join(t.TempDir(), "sensenova-cuda")
+	e, err := StartEngine(context.Background(), EngineOptions{Binary: missing, Fallback: exe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if st := e.Status(); st.State != EngineReady || !strings.HasPrefix(st.Fallback, "The CUDA engine could not start (starting the engine "+missing) {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestEngineWithoutFallbackSaysWhyItDidNotStart(t *testing.T) {
+	cuda := fakeCUDAEngine(t, `echo "Error in initialization: NoDevice"; exit 1`)
+	_, err := StartEngine(context.Background(), EngineOptions{Binary: cuda})
+	if err == nil {
+		t.Fatal("an engine that exits at once started")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "sensenova-cuda exited before it was ready: exit status 1") || !strings.Contains(msg, "NoDevice") {
+		t.Errorf("error %q", msg)
+	}
+}
+
+// TestEngineNoFallbackWhenCUDAStarts checks that a working preferred engine
+// is kept and nothing is said about the CPU.
+func TestEngineNoFallbackWhenCUDAStarts(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SENSENOVA_FAKE_ENGINE", "1")
+	cpu := fakeCUDAEngine(t, "exit 1") // would fail if it were used
+	e, err := StartEngine(context.Background(), EngineOptions{Binary: exe, Fallback: cpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if st := e.Status(); st.State != EngineReady || st.Fallback != "" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestCPUFallbackReasonOnWindows(t *testing.T) {
+	f := &startFailure{binary: `C:\Program Files\SenseNova Studio\sensenova-cuda.exe`, err: errors.New("exit status 3221225781"), exitCode: 0xC0000135}
+	if got := cpuFallbackReason(f); !strings.HasPrefix(got, "No NVIDIA driver was found (nvcuda.dll is missing), so the engine runs on the CPU") {
+		t.Errorf("reason %q", got)
+	}
+}
+
+func TestFindEngines(t *testing.T) {
+	touch := func(dir string, names ...string) string {
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	onPath := t.TempDir()
+	touch(onPath, "sensenova", "sensenova-cuda")
+	lookPath := func(name string) (string, error) {
+		p := filepath.Join(onPath, name)
+		if _, err := os.Stat(p); err != nil {
+			return "", exec.ErrNotFound
+		}
+		return p, nil
+	}
+	noPath := func(string) (string, error) { return "", exec.ErrNotFound }
+	both := touch(t.TempDir(), "sensenova", "sensenova-cuda")
+	cpuOnly := touch(t.TempDir(), "sensenova")
+	cudaOnly := touch(t.TempDir(), "sensenova-cuda")
+	winBoth := touch(t.TempDir(), "sensenova.exe", "sensenova-cuda.exe")
+	empty := t.TempDir()
+	j := filepath.Join
+	cases := []struct {
+		name, env, dir, goos string
+		look                 func(string) (string, error)
+		want                 EngineBinaries
+	}{
+		{"both next to the app", "", both, "linux", noPath, EngineBinaries{j(both, "sensenova-cuda"), j(both, "sensenova")}},
+		{"CPU only", "", cpuOnly, "linux", noPath, EngineBinaries{j(cpuOnly, "sensenova"), ""}},
+		{"CUDA only", "", cudaOnly, "linux", noPath, EngineBinaries{j(cudaOnly, "sensenova-cuda"), ""}},
+		{"next to the app before PATH", "", cpuOnly, "linux", lookPath, EngineBinaries{j(onPath, "sensenova-cuda"), j(cpuOnly, "sensenova")}},
+		{"PATH", "", empty, "linux", lookPath, EngineBinaries{j(onPath, "sensenova-cuda"), j(onPath, "sensenova")}},
+		{"Windows names", "", winBoth, "windows", noPath, EngineBinaries{j(winBoth, "sensenova-cuda.exe"), j(winBoth, "sensenova.exe")}},
+		{"SENSENOVA_ENGINE first", "/opt/engine", both, "linux", noPath, EngineBinaries{"/opt/engine", j(both, "sensenova")}},
+		{"SENSENOVA_ENGINE is the CPU engine", j(both, "sensenova"), both, "linux", noPath, EngineBinaries{j(both, "sensenova"), ""}},
+	}
+	for _, c := range cases {
+		got, err := findEngines(c.env, c.dir, c.goos, c.look)
+		if err != nil || got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+	if _, err := findEngines("", empty, "linux", noPath); err == nil || !strings.Contains(err.Error(), "SENSENOVA_ENGINE") {
+		t.Errorf("no engine anywhere: %v", err)
+	}
+}
+
+func TestLineTailKeepsTheLastLines(t *testing.T) {
+	tail := &lineTail{max: 2}
+	tail.Write([]byte("one\ntw"))
+	tail.Write([]byte("o\n\nthree\nfou"))
+	if got := strings.Join(tail.Lines(), "|"); got != "two|three|fou" {
+		t.Errorf("lines %q", got)
+	}
+	long := &lineTail{max: 2}
+	long.Write([]byte(strings.Repeat("x", 1000) + "\n"))
+	if l := long.Lines(); len(l) != 1 || len(l[0]) != 300 {
+		t.Errorf("a long line was kept as %d lines of %d bytes", len(l), len(l[0]))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

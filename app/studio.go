@@ -20,10 +20,12 @@ import (
 type StudioOptions struct {
 	// SettingsPath is the settings file (DefaultSettingsPath when empty).
 	SettingsPath string
-	// Engine is the engine executable (FindEngine when empty) and
-	// EngineArgs extra arguments of `sensenova serve`.
-	Engine     string
-	EngineArgs []string
+	// Engine is the engine executable and EngineFallback the one started
+	// when Engine cannot start (both from FindEngines when Engine is
+	// empty); EngineArgs are extra arguments of `sensenova serve`.
+	Engine         string
+	EngineFallback string
+	EngineArgs     []string
 	// Log receives the engine's log.
 	Log io.Writer
 	// OnStatus is told of every engine or model change; it is called from
@@ -79,14 +81,14 @@ func NewStudio(ctx context.Context, opts StudioOptions) (*Studio, error) {
 	if s.history, err = OpenHistory(dir); err != nil {
 		return nil, err
 	}
-	bin := opts.Engine
-	if bin == "" {
-		if bin, err = FindEngine(); err != nil {
+	bins := EngineBinaries{Preferred: opts.Engine, Fallback: opts.EngineFallback}
+	if bins.Preferred == "" {
+		if bins, err = FindEngines(); err != nil {
 			return nil, err
 		}
 	}
 	s.engine, err = StartEngine(ctx, EngineOptions{
-		Binary: bin, Args: opts.EngineArgs, Log: opts.Log,
+		Binary: bins.Preferred, Fallback: bins.Fallback, Args: opts.EngineArgs, Log: opts.Log,
 		OnStatus: func(es EngineStatus) {
 			s.mu.Lock()
 			s.status.Engine = es

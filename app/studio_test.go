@@ -155,3 +155,40 @@ func TestStudioSettingsValidateModelFolder(t *testing.T) {
 		t.Error("a missing folder was accepted")
 	}
 }
+
+// TestStudioReportsTheCPUFallback starts the studio with a CUDA engine that
+// exits at once (as it does without a GPU) and the fake engine as the CPU
+// engine: the studio runs, and its status says why it is on the CPU.
+func TestStudioReportsTheCPUFallback(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SENSENOVA_FAKE_ENGINE", "1")
+	cuda := fakeCUDAEngine(t, `echo 'Error in initialization, please refer to "…" for details on: NoDevice'; exit 1`)
+	tmp := t.TempDir()
+	settings := Settings{OutputDir: filepath.Join(tmp, "history")}
+	if err := settings.Save(filepath.Join(tmp, "settings.json")); err != nil {
+		t.Fatal(err)
+	}
+	statuses := make(chan StudioStatus, 64)
+	s, err := NewStudio(context.Background(), StudioOptions{
+		SettingsPath: filepath.Join(tmp, "settings.json"),
+		Engine:       cuda, EngineFallback: exe,
+		OnStatus: func(st StudioStatus) {
+			select {
+			case statuses <- st:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	waitModel(t, s, statuses)
+	want := "No NVIDIA GPU was found (the driver reports no CUDA device), so the engine runs on the CPU"
+	if st := s.Status(); !strings.HasPrefix(st.Engine.Fallback, want) || st.Engine.Version != "fake" {
+		t.Errorf("status %+v, want the fake CPU engine and a sentence starting %q", st.Engine, want)
+	}
+}

@@ -9,6 +9,7 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -234,8 +235,15 @@ func (w *Window) showStatus(st app.StudioStatus) {
 	if st.Model != nil && w.env != nil {
 		w.env.modelLoaded(st.Model.Demo)
 	}
+	var notes []string
+	if st.Engine.Fallback != "" {
+		notes = append(notes, st.Engine.Fallback)
+	}
 	if st.Model != nil && st.Model.Demo {
-		w.note.SetText("Built-in demo model: a tiny random network, so pictures are abstract colour fields, not what you ask for. Choose a SenseNova-U1 model folder in Settings.")
+		notes = append(notes, "Built-in demo model: a tiny random network, so pictures are abstract colour fields, not what you ask for. Choose a SenseNova-U1 model folder in Settings.")
+	}
+	if len(notes) > 0 {
+		w.note.SetText(strings.Join(notes, " "))
 		w.note.Show()
 	} else {
 		w.note.Hide()
