@@ -84,12 +84,14 @@ func readFile(t *testing.T, path string) []byte {
 
 func TestCreateGeneratesWithProgressPreviewAndHistory(t *testing.T) {
 	w, studio, s := createTestScreen(t, false)
-	if s.note.Hidden || !strings.Contains(s.note.Text, "Demo model") {
-		t.Errorf("the screen does not say why the demo model has small defaults: %q", s.note.Text)
-	}
-	if s.size.Selected != t2iDemoSizes[1].label || s.steps.Text != "12" {
-		t.Errorf("demo defaults: size %q, steps %q; want %q and 12", s.size.Selected, s.steps.Text, t2iDemoSizes[1].label)
-	}
+	fyne.DoAndWait(func() {
+		if s.note.Hidden || !strings.Contains(s.note.Text, "Demo model") {
+			t.Errorf("the screen does not say why the demo model has small defaults: %q", s.note.Text)
+		}
+		if s.size.Selected != t2iDemoSizes[1].label || s.steps.Text != "12" {
+			t.Errorf("demo defaults: size %q, steps %q; want %q and 12", s.size.Selected, s.steps.Text, t2iDemoSizes[1].label)
+		}
+	})
 
 	fillForm(s, "a red fox in the snow", 64, 96, 3)
 	e := generate(t, s)
@@ -159,8 +161,10 @@ func TestCreateGeneratesWithProgressPreviewAndHistory(t *testing.T) {
 	if c.Request.Seed == 77 || c.Request.Seed == d.Request.Seed {
 		t.Errorf("unlocked seeds %d and %d: want new ones", c.Request.Seed, d.Request.Seed)
 	}
-	if s.seed.Text != strconv.FormatInt(d.Request.Seed, 10) {
-		t.Errorf("seed field %q, want %d", s.seed.Text, d.Request.Seed)
+	var seed string
+	fyne.DoAndWait(func() { seed = s.seed.Text })
+	if seed != strconv.FormatInt(d.Request.Seed, 10) {
+		t.Errorf("seed field %q, want %d", seed, d.Request.Seed)
 	}
 	if n := len(historyEntries(t, studio)); n != 5 {
 		t.Errorf("history has %d entries, want 5", n)

@@ -71,20 +71,24 @@ func historyHas(labels []string, sub string) bool {
 
 func historySelect(t *testing.T, h *historyScreen, id string) {
 	t.Helper()
+	i := -1
 	fyne.DoAndWait(func() {
-		i := h.index(id)
-		if i < 0 {
-			t.Fatalf("entry %s is not in the gallery", id)
+		if i = h.index(id); i >= 0 {
+			h.grid.Select(i)
 		}
-		h.grid.Select(i)
 	})
+	if i < 0 {
+		t.Fatalf("entry %s is not in the gallery", id)
+	}
 }
 
 func TestHistoryGalleryDetailsAndActions(t *testing.T) {
 	w, studio := newTestWindow(t)
 	h := w.Screen(tabHistory).(*historyScreen)
-	w.Select(tabHistory)
-	w.Resize(fyne.NewSize(1180, 800))
+	fyne.DoAndWait(func() {
+		w.Select(tabHistory)
+		w.Resize(fyne.NewSize(1180, 800))
+	})
 
 	fox := historyRun(t, w, studio, historyT2I("a red fox in the snow", 3))
 	whale := historyRun(t, w, studio, historyT2I("a blue whale under the sea", 4))
@@ -94,13 +98,14 @@ func TestHistoryGalleryDetailsAndActions(t *testing.T) {
 	// The gallery lists the three, newest first, with their task and text.
 	eventually(t, 10*time.Second, "the gallery lists 3 results", func() bool { return len(h.entries) == 3 })
 	var texts []string
-	fyne.DoAndWait(func() { texts = historyGalleryTexts(h) })
+	var summary string
+	fyne.DoAndWait(func() { texts, summary = historyGalleryTexts(h), h.summary.Text })
 	if !strings.HasPrefix(texts[0], tabAsk) || !strings.Contains(texts[0], "What colour is this?") ||
 		!strings.Contains(texts[1], "a blue whale") || !strings.Contains(texts[2], "a red fox") {
 		t.Errorf("gallery %q, want the question, the whale, the fox", texts)
 	}
-	if !strings.Contains(h.summary.Text, "3 results") {
-		t.Errorf("summary %q", h.summary.Text)
+	if !strings.Contains(summary, "3 results") {
+		t.Errorf("summary %q", summary)
 	}
 	// Thumbnails load off the UI goroutine and are scaled down; the
 	// question shows its input picture.
@@ -129,42 +134,46 @@ func TestHistoryGalleryDetailsAndActions(t *testing.T) {
 		}
 	})
 
-	// Copy prompt puts it on the clipboard.
-	test.Tap(h.copyBtn)
-	if got := w.env.app.Clipboard().Content(); got != "a blue whale under the sea" {
-		t.Errorf("clipboard %q", got)
-	}
-	// Re-run hands the entry to the window.
-	var rerun []app.Entry
-	w.env.rerun = func(e app.Entry) { rerun = append(rerun, e) }
-	test.Tap(h.rerunBtn)
-	if len(rerun) != 1 || rerun[0].ID != whale.ID || rerun[0].Request.Seed != 4 {
-		t.Errorf("re-run got %+v, want the whale entry", rerun)
-	}
-	// Open shows the picture, Open folder the folder, in the system viewer.
-	var opened []string
-	h.openURL = func(u *url.URL) error { opened = append(opened, u.String()); return nil }
-	test.Tap(h.openBtn)
-	test.Tap(h.folderBtn)
-	if len(opened) != 2 || !strings.HasSuffix(opened[0], whale.Pictures[0]) || !strings.HasPrefix(opened[0], "file://") ||
-		!strings.HasSuffix(opened[1], filepath.Base(studio.History().Dir())) {
-		t.Errorf("opened %q", opened)
-	}
+	fyne.DoAndWait(func() {
+		// Copy prompt puts it on the clipboard.
+		test.Tap(h.copyBtn)
+		if got := w.env.app.Clipboard().Content(); got != "a blue whale under the sea" {
+			t.Errorf("clipboard %q", got)
+		}
+		// Re-run hands the entry to the window.
+		var rerun []app.Entry
+		w.env.rerun = func(e app.Entry) { rerun = append(rerun, e) }
+		test.Tap(h.rerunBtn)
+		if len(rerun) != 1 || rerun[0].ID != whale.ID || rerun[0].Request.Seed != 4 {
+			t.Errorf("re-run got %+v, want the whale entry", rerun)
+		}
+		// Open shows the picture, Open folder the folder, in the system viewer.
+		var opened []string
+		h.openURL = func(u *url.URL) error { opened = append(opened, u.String()); return nil }
+		test.Tap(h.openBtn)
+		test.Tap(h.folderBtn)
+		if len(opened) != 2 || !strings.HasSuffix(opened[0], whale.Pictures[0]) || !strings.HasPrefix(opened[0], "file://") ||
+			!strings.HasSuffix(opened[1], filepath.Base(studio.History().Dir())) {
+			t.Errorf("opened %q", opened)
+		}
+	})
 
 	// The question shows its input picture and the answer.
 	historySelect(t, h, ask.ID)
 	eventually(t, 10*time.Second, "the question's input picture is shown", func() bool {
 		return h.shown == ask.Inputs[0] && h.view.Image() != nil && historyHas(labels(h.details), "What colour is this?")
 	})
-	if ask.Answer != "" && !historyHas(labels(h.details), ask.Answer) {
-		t.Errorf("details %q lack the answer %q", labels(h.details), ask.Answer)
-	}
+	fyne.DoAndWait(func() {
+		if ask.Answer != "" && !historyHas(labels(h.details), ask.Answer) {
+			t.Errorf("details %q lack the answer %q", labels(h.details), ask.Answer)
+		}
+	})
 
 	// Delete removes the entry from the gallery and the folder at once.
 	historySelect(t, h, whale.ID)
 	record := studio.History().Path(whale.ID + ".json")
 	picture := studio.History().Path(whale.Pictures[0])
-	test.Tap(h.deleteBtn)
+	fyne.DoAndWait(func() { test.Tap(h.deleteBtn) })
 	// The next result (the fox) is shown, so several can be deleted in a row.
 	eventually(t, 10*time.Second, "the next result is shown", func() bool { return h.shown == fox.Pictures[0] })
 	fyne.DoAndWait(func() {
@@ -184,7 +193,7 @@ func TestHistoryGalleryDetailsAndActions(t *testing.T) {
 		t.Errorf("the folder lists %d entries after delete, want 2", len(list))
 	}
 	// Undo brings back both.
-	test.Tap(h.undoBtn)
+	fyne.DoAndWait(func() { test.Tap(h.undoBtn) })
 	eventually(t, 10*time.Second, "the restored result is shown", func() bool { return h.shown == whale.Pictures[0] })
 	fyne.DoAndWait(func() {
 		if len(h.entries) != 3 || h.index(whale.ID) != 1 {
@@ -213,8 +222,10 @@ func TestHistoryGalleryDetailsAndActions(t *testing.T) {
 func TestScreenshotHistory(t *testing.T) {
 	w, studio := newTestWindow(t)
 	h := w.Screen(tabHistory).(*historyScreen)
-	w.Select(tabHistory)
-	w.Resize(fyne.NewSize(1180, 800))
+	fyne.DoAndWait(func() {
+		w.Select(tabHistory)
+		w.Resize(fyne.NewSize(1180, 800))
+	})
 	prompts := []string{"a lighthouse on a cliff at dusk", "a bowl of ramen, steam rising", "an orange cat asleep on a windowsill", "a watercolour map of an island"}
 	var last app.Entry
 	for k, p := range prompts {

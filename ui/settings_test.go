@@ -52,13 +52,17 @@ func TestSettingsModelFolder(t *testing.T) {
 	// A folder of another model is refused, says why, and is not saved.
 	llama := t.TempDir()
 	os.WriteFile(filepath.Join(llama, "config.json"), []byte(`{"model_type":"llama"}`), 0o644)
-	test.Type(s.modelEntry, llama)
-	test.Tap(s.modelApply)
+	fyne.DoAndWait(func() {
+		test.Type(s.modelEntry, llama)
+		test.Tap(s.modelApply)
+	})
 	eventually(t, 10*time.Second, "the llama folder is refused", func() bool { return !s.busy })
-	if !strings.Contains(s.modelMsg.Text, "is not a SenseNova-U1 model folder") || !strings.Contains(s.modelMsg.Text, `"llama"`) ||
-		s.modelMsg.Importance != widget.DangerImportance {
-		t.Errorf("message %q (importance %v)", s.modelMsg.Text, s.modelMsg.Importance)
-	}
+	fyne.DoAndWait(func() {
+		if !strings.Contains(s.modelMsg.Text, "is not a SenseNova-U1 model folder") || !strings.Contains(s.modelMsg.Text, `"llama"`) ||
+			s.modelMsg.Importance != widget.DangerImportance {
+			t.Errorf("message %q (importance %v)", s.modelMsg.Text, s.modelMsg.Importance)
+		}
+	})
 	if after, _ := os.ReadFile(file); string(after) != string(before) || studio.Settings().ModelDir != "" {
 		t.Errorf("a refused folder changed the settings: %s", after)
 	}
@@ -66,16 +70,20 @@ func TestSettingsModelFolder(t *testing.T) {
 		t.Errorf("the loaded model changed: %+v", m)
 	}
 	// An empty field asks for a folder instead of doing anything.
-	fyne.DoAndWait(func() { s.modelEntry.SetText("") })
-	test.Tap(s.modelApply)
-	if !strings.Contains(s.modelMsg.Text, "Type or choose") {
-		t.Errorf("empty folder: %q", s.modelMsg.Text)
-	}
+	fyne.DoAndWait(func() {
+		s.modelEntry.SetText("")
+		test.Tap(s.modelApply)
+		if !strings.Contains(s.modelMsg.Text, "Type or choose") {
+			t.Errorf("empty folder: %q", s.modelMsg.Text)
+		}
+	})
 
 	// A real checkpoint folder (the demo model's own files) is described,
 	// saved and loaded.
-	test.Type(s.modelEntry, demoDir)
-	test.Tap(s.modelApply)
+	fyne.DoAndWait(func() {
+		test.Type(s.modelEntry, demoDir)
+		test.Tap(s.modelApply)
+	})
 	eventually(t, 60*time.Second, "the folder loads", func() bool {
 		return !s.busy && strings.HasPrefix(s.modelState.Text, "Loaded ")
 	})
@@ -83,26 +91,30 @@ func TestSettingsModelFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.modelMsg.Text != desc+"." {
-		t.Errorf("description %q, want %q", s.modelMsg.Text, desc+".")
-	}
+	fyne.DoAndWait(func() {
+		if s.modelMsg.Text != desc+"." {
+			t.Errorf("description %q, want %q", s.modelMsg.Text, desc+".")
+		}
+	})
 	if got := settingsRead(t, file).ModelDir; got != demoDir {
 		t.Errorf("settings file model_dir %q, want %q", got, demoDir)
 	}
 
 	// The demo button goes back to the built-in model.
-	test.Tap(s.modelDemo)
+	fyne.DoAndWait(func() { test.Tap(s.modelDemo) })
 	eventually(t, 60*time.Second, "the demo model loads", func() bool {
 		return !s.busy && strings.Contains(s.modelState.Text, "Loaded the built-in demo model")
 	})
 	if st := studio.Status(); st.Model == nil || !st.Model.Demo {
 		t.Errorf("status %+v, want the demo model", st)
 	}
-	if got := settingsRead(t, file).ModelDir; got != "" || s.modelEntry.Text != "" {
-		t.Errorf("after the demo button: settings %q, field %q", got, s.modelEntry.Text)
+	var field, about string
+	fyne.DoAndWait(func() { field, about = s.modelEntry.Text, s.about.Text })
+	if got := settingsRead(t, file).ModelDir; got != "" || field != "" {
+		t.Errorf("after the demo button: settings %q, field %q", got, field)
 	}
-	if !strings.Contains(s.about.Text, "Settings file: ") || !strings.Contains(s.about.Text, "engine ") {
-		t.Errorf("about %q", s.about.Text)
+	if !strings.Contains(about, "Settings file: ") || !strings.Contains(about, "engine ") {
+		t.Errorf("about %q", about)
 	}
 }
 
@@ -110,8 +122,11 @@ func TestSettingsThemeSavedAndApplied(t *testing.T) {
 	w, studio := newTestWindow(t)
 	s := settingsScreenOf(t, w)
 	file := settingsFile(studio)
-	background := func() color.Color {
-		return w.env.app.Settings().Theme().Color(theme.ColorNameBackground, w.env.app.Settings().ThemeVariant())
+	background := func() (c color.Color) {
+		fyne.DoAndWait(func() {
+			c = w.env.app.Settings().Theme().Color(theme.ColorNameBackground, w.env.app.Settings().ThemeVariant())
+		})
+		return c
 	}
 	same := func(a, b color.Color) bool {
 		r1, g1, b1, a1 := a.RGBA()
@@ -160,20 +175,27 @@ func TestSettingsOutputFolder(t *testing.T) {
 	// A file is not a folder.
 	notDir := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(notDir, []byte("x"), 0o644)
-	fyne.DoAndWait(func() { s.outputEntry.SetText(notDir) })
-	test.Tap(s.outputApply)
-	if !strings.Contains(s.outputMsg.Text, "is a file, not a folder") || studio.History().Dir() == notDir {
-		t.Errorf("a file as output folder: %q", s.outputMsg.Text)
+	var msg string
+	fyne.DoAndWait(func() {
+		s.outputEntry.SetText(notDir)
+		test.Tap(s.outputApply)
+		msg = s.outputMsg.Text
+	})
+	if !strings.Contains(msg, "is a file, not a folder") || studio.History().Dir() == notDir {
+		t.Errorf("a file as output folder: %q", msg)
 	}
 
 	dir := filepath.Join(t.TempDir(), "new results")
-	fyne.DoAndWait(func() { s.outputEntry.SetText(dir) })
-	test.Tap(s.outputApply)
+	fyne.DoAndWait(func() {
+		s.outputEntry.SetText(dir)
+		test.Tap(s.outputApply)
+		msg = s.outputMsg.Text
+	})
 	if studio.History().Dir() != dir || settingsRead(t, file).OutputDir != dir {
-		t.Fatalf("output folder %q, saved %q, want %q (%s)", studio.History().Dir(), settingsRead(t, file).OutputDir, dir, s.outputMsg.Text)
+		t.Fatalf("output folder %q, saved %q, want %q (%s)", studio.History().Dir(), settingsRead(t, file).OutputDir, dir, msg)
 	}
-	if !strings.Contains(s.outputMsg.Text, "New results are saved in "+dir) {
-		t.Errorf("message %q", s.outputMsg.Text)
+	if !strings.Contains(msg, "New results are saved in "+dir) {
+		t.Errorf("message %q", msg)
 	}
 	// The History screen lists the new, empty folder.
 	eventually(t, 10*time.Second, "the History screen lists the new folder", func() bool {
@@ -197,13 +219,15 @@ func TestSettingsOutputFolder(t *testing.T) {
 func TestScreenshotSettings(t *testing.T) {
 	w, _ := newTestWindow(t)
 	s := settingsScreenOf(t, w)
-	w.Select(tabSettings)
-	w.Resize(fyne.NewSize(1180, 800))
 	llama := filepath.Join(t.TempDir(), "Llama-3-8B")
 	os.MkdirAll(llama, 0o755)
 	os.WriteFile(filepath.Join(llama, "config.json"), []byte(`{"model_type":"llama"}`), 0o644)
-	test.Type(s.modelEntry, llama)
-	test.Tap(s.modelApply)
+	fyne.DoAndWait(func() {
+		w.Select(tabSettings)
+		w.Resize(fyne.NewSize(1180, 800))
+		test.Type(s.modelEntry, llama)
+		test.Tap(s.modelApply)
+	})
 	eventually(t, 10*time.Second, "the folder is refused", func() bool { return !s.busy && s.modelMsg.Importance == widget.DangerImportance })
 	hgsScreenshot(t, w, "settings")
 }

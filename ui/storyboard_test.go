@@ -344,8 +344,10 @@ func TestStoryboardPictureCardsExportAndLoad(t *testing.T) {
 
 	// The result as the engine would save it.
 	text := "<think>plan two scenes</think>Morning comes.<image>Night falls.<image>"
-	e, err := studio.History().Add(app.Entry{Task: protocol.OpInterleave, Prompt: s.prompt.Text, Text: text, Model: "demo-model-v1",
-		Request: protocol.Request{Op: protocol.OpInterleave, Prompt: s.prompt.Text, Width: 96, Height: 64, Steps: 2, Seed: 5, Think: true, MaxNewTokens: 40}},
+	var prompt string
+	fyne.DoAndWait(func() { prompt = s.prompt.Text })
+	e, err := studio.History().Add(app.Entry{Task: protocol.OpInterleave, Prompt: prompt, Text: text, Model: "demo-model-v1",
+		Request: protocol.Request{Op: protocol.OpInterleave, Prompt: prompt, Width: 96, Height: 64, Steps: 2, Seed: 5, Think: true, MaxNewTokens: 40}},
 		[]string{p0, p1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -512,14 +514,16 @@ func TestScreenshotStoryboard(t *testing.T) {
 		test.Tap(s.generate)
 	})
 	eventually(t, 30*time.Second, "the storyboard", func() bool { return !sbRunning(s) && s.entry != nil })
-	written := s.entry.Text
+	var written string
+	var req protocol.Request
+	fyne.DoAndWait(func() { written, req = s.entry.Text, s.entry.Request })
 	pics := sbDemoPictures(t, studio, 2, 512, 288)
 	// Cut the demo's words in three around the two pictures.
 	words := strings.Fields(app.CleanText(written))
 	third := max(1, len(words)/3)
 	text := strings.Join(words[:third], " ") + "\n<image>\n" + strings.Join(words[third:2*third], " ") + "\n<image>\n" + strings.Join(words[2*third:], " ")
 	e, err := studio.History().Add(app.Entry{Task: protocol.OpInterleave, Prompt: prompt, Text: text, Model: "demo-model-v1",
-		Request: s.entry.Request}, pics, nil)
+		Request: req}, pics, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
