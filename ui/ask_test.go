@@ -97,7 +97,9 @@ func TestAskStreamsTheAnswer(t *testing.T) {
 	eventually(t, 5*time.Second, "the unreadable picture's message", func() bool {
 		return !s.message.Hidden && strings.Contains(s.message.Text, "notes.png")
 	})
-	if s.picture != "" || s.view.Image() != nil {
+	var taken bool
+	fyne.DoAndWait(func() { taken = s.picture != "" || s.view.Image() != nil })
+	if taken {
 		t.Fatal("an unreadable file was taken as the picture")
 	}
 
@@ -131,12 +133,13 @@ func TestAskStreamsTheAnswer(t *testing.T) {
 		t.Fatalf("%d questions in the history, want 1", len(es))
 	}
 	e := es[0]
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		s.mu.Lock()
 		streamed, pieces := s.streamed.String(), s.count
 		s.mu.Unlock()
 		if pieces == 0 || e.Answer == "" {
-			t.Fatalf("no answer streamed (%d pieces, answer %q)", pieces, e.Answer)
+			t.Errorf("no answer streamed (%d pieces, answer %q)", pieces, e.Answer)
+			return false
 		}
 		if askTrim(streamed) != e.Answer {
 			t.Errorf("the streamed pieces join to %q; the saved answer is %q", streamed, e.Answer)
@@ -153,6 +156,7 @@ func TestAskStreamsTheAnswer(t *testing.T) {
 		if r := e.Request; r.Question != "What colours are in this picture?" || r.MaxNewTokens != 24 || r.DoSample || len(e.Inputs) != 1 {
 			t.Errorf("request saved: %+v, inputs %v", r, e.Inputs)
 		}
+		return true
 	})
 
 	// Sampling with the README's settings; the seed is recorded and comes
@@ -165,7 +169,8 @@ func TestAskStreamsTheAnswer(t *testing.T) {
 		test.Tap(s.ask)
 	})
 	eventually(t, 30*time.Second, "the sampled answer", func() bool { return !askRunning(s) && s.entry != nil && s.entry.ID != e.ID })
-	sampled := *s.entry
+	var sampled app.Entry
+	fyne.DoAndWait(func() { sampled = *s.entry })
 	r := sampled.Request
 	if !r.DoSample || r.Temperature == nil || *r.Temperature != 0.6 || r.TopP == nil || *r.TopP != 0.95 || r.TopK != 20 ||
 		r.RepetitionPenalty == nil || *r.RepetitionPenalty != 1.05 || r.Seed == 0 {

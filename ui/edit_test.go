@@ -92,14 +92,17 @@ func editButtons(o fyne.CanvasObject) []*widget.Button {
 	return out
 }
 
-// editRowButtons returns the up, down and remove buttons of row i.
-func editRowButtons(t *testing.T, s *editScreen, i int) (up, down, del *widget.Button) {
+// editRowButtons returns the up, down and remove buttons of row i, or
+// false (and the test's error) when the row lacks them. It runs on the UI
+// goroutine, where t.Fatal must not be called.
+func editRowButtons(t *testing.T, s *editScreen, i int) (up, down, del *widget.Button, ok bool) {
 	t.Helper()
 	b := editButtons(s.list.Objects[i])
 	if len(b) != 3 {
-		t.Fatalf("row %d has %d buttons, want up, down and remove", i+1, len(b))
+		t.Errorf("row %d has %d buttons, want up, down and remove", i+1, len(b))
+		return nil, nil, nil, false
 	}
-	return b[0], b[1], b[2]
+	return b[0], b[1], b[2], true
 }
 
 // editListed returns the file names of the list, checking the order
@@ -147,13 +150,17 @@ func TestEditPicturesAddReorderRemove(t *testing.T) {
 	}
 
 	// Pasting a file:// address (and text that is no file).
-	w.env.app.Clipboard().SetContent("hello there")
-	fyne.DoAndWait(func() { test.Tap(s.pasteBtn) })
+	fyne.DoAndWait(func() {
+		w.env.app.Clipboard().SetContent("hello there")
+		test.Tap(s.pasteBtn)
+	})
 	eventually(t, 5*time.Second, "the pasted text refused", func() bool {
 		return strings.Contains(s.picsMsg.Text, "not a picture file")
 	})
-	w.env.app.Clipboard().SetContent(storage.NewFileURI(c).String() + "\n")
-	fyne.DoAndWait(func() { test.Tap(s.pasteBtn) })
+	fyne.DoAndWait(func() {
+		w.env.app.Clipboard().SetContent(storage.NewFileURI(c).String() + "\n")
+		test.Tap(s.pasteBtn)
+	})
 	eventually(t, 5*time.Second, "the pasted picture added", func() bool { return len(s.pics) == 3 })
 	if got := editListed(t, s); !editSame(got, []string{"a.png", "b.png", "c.png"}) {
 		t.Errorf("list %v, want a.png b.png c.png", got)
@@ -168,27 +175,33 @@ func TestEditPicturesAddReorderRemove(t *testing.T) {
 	})
 
 	// Reordering and removing.
-	fyne.DoAndWait(func() {
-		up, _, _ := editRowButtons(t, s, 2)
-		test.Tap(up) // c before b
+	onUI(t, func() bool {
+		up, _, _, ok := editRowButtons(t, s, 2)
+		if ok {
+			test.Tap(up) // c before b
+		}
+		return ok
 	})
 	if got := editListed(t, s); !editSame(got, []string{"a.png", "c.png", "b.png"}) {
 		t.Errorf("after moving c.png up: %v, want a.png c.png b.png", got)
 	}
-	fyne.DoAndWait(func() {
-		up, down, _ := editRowButtons(t, s, 0)
+	onUI(t, func() bool {
+		up, down, del, ok := editRowButtons(t, s, 0)
+		if !ok {
+			return false
+		}
 		if !up.Disabled() || down.Disabled() {
 			t.Error("the first row's up button should be off and its down button on")
 		}
-		_, _, del := editRowButtons(t, s, 0)
 		test.Tap(del) // a goes
+		return true
 	})
 	if got := editListed(t, s); !editSame(got, []string{"c.png", "b.png"}) {
 		t.Errorf("after removing a.png: %v, want c.png b.png", got)
 	}
 
 	// What Edit sends has the same order; invalid fields are caught first.
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		test.Tap(s.generate)
 		if !strings.Contains(s.errLabel.Text, "instruction") || s.isRunning() {
 			t.Errorf("an empty instruction is not caught: %q", s.errLabel.Text)
@@ -204,11 +217,13 @@ func TestEditPicturesAddReorderRemove(t *testing.T) {
 		s.width.SetText("96")
 		req, err := s.request()
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return false
 		}
 		if !editSame(req.Images, []string{c, b}) || req.Width != 96 || req.Height != 64 || req.Seed == 0 {
 			t.Errorf("request images %v size %d×%d seed %d, want [c b] 96×64 and a seed", req.Images, req.Width, req.Height, req.Seed)
 		}
+		return true
 	})
 
 	// A folder, and more pictures than one edit takes.
@@ -335,12 +350,14 @@ func TestEditRunCompareSeedsLoadCancel(t *testing.T) {
 
 	// Zooming one view zooms the other: they share one View, and both
 	// show the same part of their pictures.
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		if s.before.View() != s.after.View() || s.compare.view != s.after.View() {
-			t.Fatal("the before, after and slider views do not share one View")
+			t.Error("the before, after and slider views do not share one View")
+			return false
 		}
 		s.after.ZoomIn()
 		s.after.ZoomIn()
+		return true
 	})
 	eventually(t, 5*time.Second, "the before view following the zoom", func() bool {
 		bi, ai := s.before.raster.Image, s.after.raster.Image
@@ -360,14 +377,15 @@ func TestEditRunCompareSeedsLoadCancel(t *testing.T) {
 			t.Error("the layout toggle does not switch to the slider")
 		}
 	})
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		s.slider.SetValue(0.25)
 		if s.compare.Split() != 0.25 {
 			t.Errorf("the slider at 0.25 puts the divider at %v", s.compare.Split())
 		}
 		size := s.compare.Size()
 		if size.Width < 200 {
-			t.Fatalf("the slider view is %v wide", size)
+			t.Errorf("the slider view is %v wide", size)
+			return false
 		}
 		pos, dst := s.compare.shown()
 		if math.Abs(float64(s.compare.dividerX()-(pos.X+0.25*dst.Width))) > 0.5 {
@@ -392,8 +410,9 @@ func TestEditRunCompareSeedsLoadCancel(t *testing.T) {
 			t.Errorf("a drag away from the divider: centre %v → %v, divider %v", c0, c1, s.compare.Split())
 		}
 		s.view.Reset()
+		return true
 	})
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		size := s.compare.Size()
 		before, after := s.compare.Images()
 		wpx, hpx := int(size.Width), int(size.Height)
@@ -415,7 +434,8 @@ func TestEditRunCompareSeedsLoadCancel(t *testing.T) {
 				right++
 			}
 			if got := out.NRGBAAt(x, y); got != want {
-				t.Fatalf("slider pixel (%d, %d) is %v, want %v (divider at %d)", x, y, got, want, divide)
+				t.Errorf("slider pixel (%d, %d) is %v, want %v (divider at %d)", x, y, got, want, divide)
+				return false
 			}
 			if want != other {
 				differ++
@@ -424,6 +444,7 @@ func TestEditRunCompareSeedsLoadCancel(t *testing.T) {
 		if left == 0 || right == 0 || differ == 0 {
 			t.Errorf("the check saw %d pixels left and %d right of the divider, %d differing", left, right, differ)
 		}
+		return true
 	})
 
 	// A second edit gets a fresh seed.

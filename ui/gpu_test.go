@@ -52,9 +52,11 @@ func TestGPUScreenOnThisMachine(t *testing.T) {
 
 	// Refresh asks again.
 	asked := 0
-	fetch := g.fetch
-	g.fetch = func(ctx context.Context) (json.RawMessage, error) { asked++; return fetch(ctx) }
-	test.Tap(g.refreshBtn)
+	fyne.DoAndWait(func() {
+		fetch := g.fetch
+		g.fetch = func(ctx context.Context) (json.RawMessage, error) { asked++; return fetch(ctx) }
+		test.Tap(g.refreshBtn)
+	})
 	eventually(t, 30*time.Second, "the refreshed report arrives", func() bool {
 		return !g.refreshBtn.Disabled() && strings.HasPrefix(g.state.Text, "No NVIDIA GPU")
 	})
@@ -78,22 +80,26 @@ func TestGPUScreenOnThisMachine(t *testing.T) {
 		{"0.5", "out of range"},
 		{"5000", "out of range"},
 	} {
-		fyne.DoAndWait(func() { g.maxMemory.SetText("") })
-		test.Type(g.maxMemory, bad.text)
+		fyne.DoAndWait(func() {
+			g.maxMemory.SetText("")
+			test.Type(g.maxMemory, bad.text)
+			test.Tap(g.applyBtn)
+			if !strings.Contains(g.overrideMsg.Text, bad.want) || g.overrideMsg.Importance != widget.DangerImportance {
+				t.Errorf("GiB %q: message %q, want %q", bad.text, g.overrideMsg.Text, bad.want)
+			}
+			if g.override.Mode != gpuModeAuto {
+				t.Errorf("GiB %q was accepted: %+v", bad.text, g.override)
+			}
+		})
+	}
+	fyne.DoAndWait(func() {
+		g.maxMemory.SetText("")
+		test.Type(g.maxMemory, "12")
 		test.Tap(g.applyBtn)
-		if !strings.Contains(g.overrideMsg.Text, bad.want) || g.overrideMsg.Importance != widget.DangerImportance {
-			t.Errorf("GiB %q: message %q, want %q", bad.text, g.overrideMsg.Text, bad.want)
+		if g.override != (gpuOverride{Mode: gpuModeBalanced, MaxMemoryGiB: 12}) || !strings.Contains(g.overrideMsg.Text, "balanced with max_memory 12 GiB") {
+			t.Errorf("override %+v, message %q", g.override, g.overrideMsg.Text)
 		}
-		if g.override.Mode != gpuModeAuto {
-			t.Errorf("GiB %q was accepted: %+v", bad.text, g.override)
-		}
-	}
-	fyne.DoAndWait(func() { g.maxMemory.SetText("") })
-	test.Type(g.maxMemory, "12")
-	test.Tap(g.applyBtn)
-	if g.override != (gpuOverride{Mode: gpuModeBalanced, MaxMemoryGiB: 12}) || !strings.Contains(g.overrideMsg.Text, "balanced with max_memory 12 GiB") {
-		t.Errorf("override %+v, message %q", g.override, g.overrideMsg.Text)
-	}
+	})
 }
 
 // TestGPUScreenShowsCards renders a report of a machine with a card (the
@@ -111,13 +117,14 @@ func TestGPUScreenShowsCards(t *testing.T) {
 	if err := json.Unmarshal([]byte(report), &rep); err != nil {
 		t.Fatal(err)
 	}
-	fyne.DoAndWait(func() {
+	onUI(t, func() bool {
 		g.show(rep)
 		if g.state.Text != "1 NVIDIA GPU found; CUDA driver 12.8." {
 			t.Errorf("state %q", g.state.Text)
 		}
 		if len(g.devices.Objects) != 1 {
-			t.Fatalf("%d device cards, want 1", len(g.devices.Objects))
+			t.Errorf("%d device cards, want 1", len(g.devices.Objects))
+			return false
 		}
 		card := g.devices.Objects[0].(*widget.Card)
 		if card.Title != "NVIDIA GeForce RTX 4060 Laptop GPU" || !strings.Contains(card.Subtitle, "compute capability 8.9") ||
@@ -135,13 +142,16 @@ func TestGPUScreenShowsCards(t *testing.T) {
 			t.Errorf("preset %q, reason %q", g.presetHead.Text, g.reason.Text)
 		}
 		g.mode.SetSelected(gpuModeLow)
+		return true
 	})
 	// The card's memory bounds the override.
-	test.Type(g.maxMemory, "9")
-	test.Tap(g.applyBtn)
-	if !strings.Contains(g.overrideMsg.Text, "between 1 and 8 GiB") {
-		t.Errorf("9 GiB on an 8 GiB card: %q", g.overrideMsg.Text)
-	}
+	fyne.DoAndWait(func() {
+		test.Type(g.maxMemory, "9")
+		test.Tap(g.applyBtn)
+		if !strings.Contains(g.overrideMsg.Text, "between 1 and 8 GiB") {
+			t.Errorf("9 GiB on an 8 GiB card: %q", g.overrideMsg.Text)
+		}
+	})
 }
 
 // TestScreenshotGPU renders the GPU screen as this machine's engine
@@ -149,8 +159,10 @@ func TestGPUScreenShowsCards(t *testing.T) {
 func TestScreenshotGPU(t *testing.T) {
 	w, _ := newTestWindow(t)
 	g := w.Screen(tabGPU).(*gpuScreen)
-	w.Select(tabGPU)
-	w.Resize(fyne.NewSize(1180, 800))
+	fyne.DoAndWait(func() {
+		w.Select(tabGPU)
+		w.Resize(fyne.NewSize(1180, 800))
+	})
 	eventually(t, 30*time.Second, "the GPU report arrives", func() bool { return g.report != nil && !g.refreshBtn.Disabled() })
 	hgsScreenshot(t, w, "gpu")
 }

@@ -85,6 +85,18 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// onUI runs f on the UI goroutine and waits, as fyne.DoAndWait does, then
+// ends the test if f returned false. f must not call t.Fatal: that would end
+// the UI goroutine instead of the test, and the test would hang.
+func onUI(t *testing.T, f func() bool) {
+	t.Helper()
+	ok := true
+	fyne.DoAndWait(func() { ok = f() })
+	if !ok {
+		t.FailNow()
+	}
+}
+
 // labels returns the texts of every label under o.
 func labels(o fyne.CanvasObject) []string {
 	var out []string
@@ -105,12 +117,19 @@ func labels(o fyne.CanvasObject) []string {
 
 func TestMainWindowTabsAndDemoNotice(t *testing.T) {
 	w, _ := newTestWindow(t)
-	if w.Title() != version.Name {
-		t.Errorf("title %q, want %q", w.Title(), version.Name)
-	}
+	var title string
 	var tabs []string
-	for _, it := range w.tabs.Items {
-		tabs = append(tabs, it.Text)
+	var noted bool
+	// The last status reaches the window through fyne.Do: read after it.
+	fyne.DoAndWait(func() {
+		title = w.Title()
+		for _, it := range w.tabs.Items {
+			tabs = append(tabs, it.Text)
+		}
+		noted = !w.note.Hidden && w.note.Text != ""
+	})
+	if title != version.Name {
+		t.Errorf("title %q, want %q", title, version.Name)
 	}
 	want := []string{tabCreate, tabThink, tabEdit, tabStoryboard, tabAsk, tabHistory, tabGPU, tabSettings}
 	if len(tabs) != len(want) {
@@ -121,21 +140,25 @@ func TestMainWindowTabsAndDemoNotice(t *testing.T) {
 			t.Errorf("tab %d is %q, want %q", i, tabs[i], want[i])
 		}
 	}
-	if w.note.Hidden || w.note.Text == "" {
+	if !noted {
 		t.Error("the window does not say the demo model's pictures are abstract")
 	}
 }
 
 func TestWindowWithoutEngineExplains(t *testing.T) {
 	a := newSerialApp(t)
-	w := NewMainWindow(a, nil, errTest("the engine program \"sensenova\" was not found"))
-	defer w.Close()
+	var shown []string
+	fyne.DoAndWait(func() {
+		w := NewMainWindow(a, nil, errTest("the engine program \"sensenova\" was not found"))
+		shown = labels(w.Content())
+		w.Close()
+	})
 	found := false
-	for _, s := range labels(w.Content()) {
+	for _, s := range shown {
 		found = found || strings.Contains(s, "was not found")
 	}
 	if !found {
-		t.Errorf("the window does not explain why the engine is missing: %v", labels(w.Content()))
+		t.Errorf("the window does not explain why the engine is missing: %v", shown)
 	}
 }
 
