@@ -57,6 +57,7 @@ func commands() map[string]command {
 		"interleave": {"interleaved text-and-picture answers (upstream examples/interleave/inference.py)", runInterleave},
 		"vqa":        {"answer a question about a picture (upstream examples/vqa/inference.py)", runVQA},
 		"inspect":    {"summarise a checkpoint folder: config, shards, parameters per group", runInspect},
+		"download":   {"fetch a checkpoint from Hugging Face (or a mirror), resumable and verified; --list shows the catalogue", runDownload},
 		"tokenize":   {"encode JSON strings (one per line) to id arrays, or decode with --decode", runTokenize},
 		"bench":      {"time text-to-image on a full-size model with random weights (no checkpoint needed)", runBench},
 		"gpu":        {"list the CUDA devices and the memory preset chosen for them, as JSON", runGPU},
