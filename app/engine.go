@@ -284,6 +284,7 @@ func (e *Engine) spawn(hello chan<- error) error {
 	bin := e.opts.Binary
 	e.mu.Unlock()
 	cmd := exec.Command(bin, append([]string{"serve"}, e.opts.Args...)...)
+	hideConsole(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
