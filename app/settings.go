@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -33,6 +34,13 @@ type Settings struct {
 	// MaxMemoryGiB is the override's GPU weight budget (balanced, low);
 	// 0 means none.
 	MaxMemoryGiB float64 `json:"max_memory_gib,omitempty"`
+	// HubEndpoint is the Hugging Face compatible endpoint models are
+	// downloaded from (a mirror, say); empty means $HF_ENDPOINT, else
+	// huggingface.co.
+	HubEndpoint string `json:"hub_endpoint,omitempty"`
+	// FirstRunDone is set once the first-run welcome (GPU, model download
+	// or folder) has been finished or skipped.
+	FirstRunDone bool `json:"first_run_done,omitempty"`
 }
 
 // DefaultSettingsPath is settings.json in the user's configuration folder.
@@ -55,6 +63,11 @@ func (s Settings) Validate() error {
 	case "", "full", "balanced", "low":
 	default:
 		return fmt.Errorf("settings: vram_mode %q is not one of full, balanced, low", s.VRAMMode)
+	}
+	if s.HubEndpoint != "" {
+		if u, err := url.Parse(s.HubEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("settings: hub_endpoint %q is not an http(s) URL like https://huggingface.co", s.HubEndpoint)
+		}
 	}
 	if !(s.MaxMemoryGiB >= 0 && s.MaxMemoryGiB <= 1024) {
 		return fmt.Errorf("settings: max_memory_gib %g is not between 0 and 1024", s.MaxMemoryGiB)

@@ -51,7 +51,7 @@ func TestWindowMakesAPicture(t *testing.T) {
 	if err := os.MkdirAll(cfg, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(fmt.Sprintf(`{"output_dir": %q}`, history)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(cfg, "settings.json"), []byte(fmt.Sprintf(`{"output_dir": %q, "first_run_done": true}`, history)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := append(os.Environ(),

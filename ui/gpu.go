@@ -214,34 +214,9 @@ func gpuSentence(msg string) string {
 // show fills the screen from a report.
 func (s *gpuScreen) show(rep gpuReport) {
 	s.report = &rep
-	s.state.Importance = widget.MediumImportance
-	switch {
-	case !rep.CUDA:
-		why := rep.Error
-		if why == "" {
-			why = "this engine was built without CUDA"
-		}
-		s.state.SetText(fmt.Sprintf("No NVIDIA GPU is usable by this engine build: %s; the engine runs on the CPU.", strings.TrimSuffix(why, ".")))
-		s.state.Importance = widget.WarningImportance
-	case len(rep.Devices) == 0:
-		why := "no CUDA device was found"
-		if rep.Error != "" {
-			why = strings.TrimSuffix(rep.Error, ".")
-		}
-		s.state.SetText(fmt.Sprintf("No NVIDIA GPU was found: %s; the engine runs on the CPU.", why))
-		s.state.Importance = widget.WarningImportance
-	default:
-		n := len(rep.Devices)
-		text := fmt.Sprintf("%d NVIDIA GPU", n)
-		if n > 1 {
-			text += "s"
-		}
-		text += " found; CUDA driver " + gpuDriver(rep.DriverAPIVersion) + "."
-		if rep.Error != "" {
-			text += " " + gpuSentence(rep.Error)
-		}
-		s.state.SetText(text)
-	}
+	text, imp := gpuStateText(rep)
+	s.state.SetText(text)
+	s.state.Importance = imp
 	s.state.Refresh()
 
 	var cards []fyne.CanvasObject
@@ -270,6 +245,36 @@ func (s *gpuScreen) show(rep gpuReport) {
 	s.presetHead.Refresh()
 	s.reason.Refresh()
 	s.showOverride()
+}
+
+// gpuStateText says in a sentence or two what the engine detected, and how
+// much that matters (a warning when the engine runs on the CPU).
+func gpuStateText(rep gpuReport) (string, widget.Importance) {
+	switch {
+	case !rep.CUDA:
+		why := rep.Error
+		if why == "" {
+			why = "this engine was built without CUDA"
+		}
+		return fmt.Sprintf("No NVIDIA GPU is usable by this engine build: %s; the engine runs on the CPU.", strings.TrimSuffix(why, ".")), widget.WarningImportance
+	case len(rep.Devices) == 0:
+		why := "no CUDA device was found"
+		if rep.Error != "" {
+			why = strings.TrimSuffix(rep.Error, ".")
+		}
+		return fmt.Sprintf("No NVIDIA GPU was found: %s; the engine runs on the CPU.", why), widget.WarningImportance
+	default:
+		n := len(rep.Devices)
+		text := fmt.Sprintf("%d NVIDIA GPU", n)
+		if n > 1 {
+			text += "s"
+		}
+		text += " found; CUDA driver " + gpuDriver(rep.DriverAPIVersion) + "."
+		if rep.Error != "" {
+			text += " " + gpuSentence(rep.Error)
+		}
+		return text, widget.MediumImportance
+	}
 }
 
 // gpuPresetSummary is the preset in one line.

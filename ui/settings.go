@@ -59,12 +59,13 @@ const settingsPollEvery = 150 * time.Millisecond
 type settingsScreen struct {
 	env *env
 
-	modelEntry  *widget.Entry
-	modelApply  *widget.Button
-	modelChoose *widget.Button
-	modelDemo   *widget.Button
-	modelMsg    *widget.Label
-	modelState  *widget.Label
+	modelEntry    *widget.Entry
+	modelApply    *widget.Button
+	modelChoose   *widget.Button
+	modelDemo     *widget.Button
+	modelDownload *widget.Button
+	modelMsg      *widget.Label
+	modelState    *widget.Label
 	// busy is true while a model folder is checked or loaded.
 	busy    bool
 	pollGen int
@@ -98,6 +99,11 @@ func newSettingsScreen(e *env) *settingsScreen {
 	s.modelApply = widget.NewButtonWithIcon("Use this folder", theme.ConfirmIcon(), s.applyModel)
 	s.modelApply.Importance = widget.HighImportance
 	s.modelDemo = widget.NewButtonWithIcon("Use the built-in demo model", theme.ComputerIcon(), s.useDemo)
+	s.modelDownload = widget.NewButtonWithIcon("Download a model…", theme.DownloadIcon(), func() {
+		if e.showWelcome != nil {
+			e.showWelcome()
+		}
+	})
 	s.modelMsg = widget.NewLabel("")
 	s.modelMsg.Wrapping = fyne.TextWrapWord
 	s.modelState = widget.NewLabel("")
@@ -110,7 +116,7 @@ func newSettingsScreen(e *env) *settingsScreen {
 	modelCard := widget.NewCard("Model", "The SenseNova-U1 checkpoint the engine runs",
 		container.NewVBox(
 			container.NewBorder(nil, nil, nil, s.modelChoose, s.modelEntry),
-			container.NewHBox(s.modelApply, s.modelDemo),
+			container.NewHBox(s.modelApply, s.modelDemo, s.modelDownload),
 			s.modelMsg, s.modelState))
 
 	s.outputEntry = widget.NewEntry()

@@ -16,9 +16,16 @@ import (
 )
 
 // newTestWindow starts a studio on the real engine and the built-in demo
-// model (temporary settings, history and cache folders) and builds the main
-// window on Fyne's headless test app.
+// model (temporary settings, history and cache folders; the first-run
+// welcome already done) and builds the main window on Fyne's headless test
+// app.
 func newTestWindow(t *testing.T) (*Window, *app.Studio) {
+	t.Helper()
+	return newTestWindowWith(t, func(s *app.Settings) { s.FirstRunDone = true })
+}
+
+// newTestWindowWith is newTestWindow with settings that adjust changes.
+func newTestWindowWith(t *testing.T, adjust func(*app.Settings)) (*Window, *app.Studio) {
 	t.Helper()
 	bin, err := enginetest.Build()
 	if err != nil {
@@ -26,6 +33,7 @@ func newTestWindow(t *testing.T) (*Window, *app.Studio) {
 	}
 	tmp := t.TempDir()
 	settings := app.Settings{OutputDir: filepath.Join(tmp, "history")}
+	adjust(&settings)
 	if err := settings.Save(filepath.Join(tmp, "settings.json")); err != nil {
 		t.Fatal(err)
 	}

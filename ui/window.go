@@ -56,6 +56,8 @@ type env struct {
 	modelWatchers []func(demo bool)
 	modelKnown    bool
 	modelDemo     bool
+	// showWelcome shows the first-run welcome again (model download).
+	showWelcome func()
 }
 
 // onModel registers f to learn whether the loaded model is the demo model
@@ -111,6 +113,8 @@ type Window struct {
 	status  *widget.Label
 	note    *widget.Label
 	bottom  *fyne.Container
+	main    fyne.CanvasObject // the tabs and the status lines
+	welcome *firstRun         // the first-run welcome while it is shown
 }
 
 // NewMainWindow builds the main window on a over studio. When studio is nil
@@ -154,7 +158,13 @@ func NewMainWindow(a fyne.App, studio *app.Studio, startErr error) *Window {
 	w.env.rerun = w.rerun
 
 	w.bottom = container.NewVBox(w.note, w.status)
-	w.SetContent(container.NewBorder(nil, w.bottom, nil, nil, w.tabs))
+	w.main = container.NewBorder(nil, w.bottom, nil, nil, w.tabs)
+	w.env.showWelcome = w.showWelcome
+	if studio.NeedsFirstRun() {
+		w.showWelcome()
+	} else {
+		w.SetContent(w.main)
+	}
 	w.Resize(fyne.NewSize(1180, 800))
 	// Files dropped on the window go to the visible screen if it takes
 	// them, else to Edit (pictures dropped anywhere become edit inputs).
@@ -175,15 +185,47 @@ func NewMainWindow(a fyne.App, studio *app.Studio, startErr error) *Window {
 	}
 
 	// Ctrl+Enter runs the visible screen's action, Esc cancels it.
-	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { w.current().Start() })
-	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { w.current().Start() })
+	start := func(fyne.Shortcut) {
+		if w.welcome == nil {
+			w.current().Start()
+		}
+	}
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, start)
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}, start)
 	w.Canvas().SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if ev.Name == fyne.KeyEscape {
+		if ev.Name != fyne.KeyEscape {
+			return
+		}
+		if w.welcome != nil {
+			w.welcome.cancelDownload()
+		} else {
 			w.current().Cancel()
 		}
 	})
 	w.showStatus(studio.Status())
 	return w
+}
+
+// showWelcome shows the first-run welcome in place of the tabs; finishing
+// it brings the tabs back on Create.
+func (w *Window) showWelcome() {
+	if w.welcome != nil {
+		return
+	}
+	w.welcome = newFirstRun(w.env, func() {
+		w.welcome = nil
+		w.SetContent(w.main)
+		w.Select(tabCreate)
+	})
+	w.SetContent(container.NewBorder(nil, w.bottom, nil, nil, w.welcome.Content()))
+}
+
+// Welcome returns the first-run welcome while it is shown, else nil (tests).
+func (w *Window) Welcome() any {
+	if w.welcome == nil {
+		return nil
+	}
+	return w.welcome
 }
 
 // current is the screen of the selected tab.
