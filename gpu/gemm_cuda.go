@@ -34,9 +34,9 @@ func openGEMM(b *CUDA) (gemmer, error) {
 		if mode == "cublas" || !errors.Is(err, ErrNoCUBLAS) {
 			return nil, err
 		}
-		return &kernelGEMM{b: b, why: "no cuBLAS found"}, nil
+		return newKernelGEMM(b, "no cuBLAS found")
 	case "builtin":
-		return &kernelGEMM{b: b, why: gemmEnv + "=builtin"}, nil
+		return newKernelGEMM(b, gemmEnv+"=builtin")
 	default:
 		return nil, fmt.Errorf("gpu: %s=%q: want auto, cublas or builtin", gemmEnv, mode)
 	}
@@ -46,6 +46,17 @@ func openGEMM(b *CUDA) (gemmer, error) {
 type kernelGEMM struct {
 	b   *CUDA
 	why string
+}
+
+// gemmSharedBytes is GM_SMEM_BYTES of gemm.cu: four stages of two
+// 128 × (32 + 8) bf16 tiles.
+const gemmSharedBytes = 4 * (128 + 128) * (32 + 8) * 2
+
+func newKernelGEMM(b *CUDA, why string) (*kernelGEMM, error) {
+	if err := setMaxDynamicShared(b.fns["gemm_tn"], gemmSharedBytes); err != nil {
+		return nil, err
+	}
+	return &kernelGEMM{b: b, why: why}, nil
 }
 
 func (g *kernelGEMM) gemm(y, x, w uintptr, M, N, K int, accumulate bool) error {
@@ -63,7 +74,7 @@ func (g *kernelGEMM) gemm(y, x, w uintptr, M, N, K int, accumulate bool) error {
 	if grid[1] > 65535 {
 		return fmt.Errorf("built-in GEMM: %d rows is more than it tiles (%d)", M, 65535*tile)
 	}
-	g.b.launch("gemm_tn", grid, [3]int{256, 1, 1}, 0, args...)
+	g.b.launch("gemm_tn", grid, [3]int{256, 1, 1}, gemmSharedBytes, args...)
 	return nil
 }
 

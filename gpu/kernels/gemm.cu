@@ -8,7 +8,7 @@
 // operands are K-contiguous, which is what mma's row.col shape wants: x's
 // rows are A's rows and w's rows are B's columns, so ldmatrix without
 // transposition gives both fragments. K advances GM_BK at a time through a
-// two-stage cp.async pipeline into padded shared memory (row stride
+// four-stage cp.async pipeline into padded shared memory (row stride
 // GM_BK + 8 elements: the 8 rows an ldmatrix reads fall on distinct banks).
 // Rows past M or N and columns past K are zero-filled, so any M and N work;
 // K must be a multiple of 8 and the rows 16-byte aligned (the host checks
@@ -21,6 +21,10 @@
 #define GM_BK 32
 #define GM_LDS (GM_BK + 8)
 #define GM_THREADS 256
+#define GM_STAGES 4
+// Dynamic shared memory of gemm_tn: GM_STAGES stages of an A and a B tile
+// (80 KB; the host raises the kernel's limit above the default 48 KB).
+#define GM_SMEM_BYTES (GM_STAGES * (GM_BM + GM_BN) * GM_LDS * 2)
 
 // gm_load_stage copies the K-slice [k0, k0+GM_BK) of rows [row0, row0+128)
 // of a [rows, K] matrix into sm[128][GM_LDS].
@@ -36,8 +40,9 @@ __device__ __forceinline__ void gm_load_stage(bf16* sm, const bf16* g, long long
 }
 
 extern "C" __global__ void __launch_bounds__(GM_THREADS) gemm_tn(bf16* y, const bf16* x, const bf16* w, long long M, long long N, long long K, long long acc) {
-    __shared__ __align__(16) bf16 as[2][GM_BM * GM_LDS];
-    __shared__ __align__(16) bf16 bs[2][GM_BN * GM_LDS];
+    extern __shared__ __align__(16) unsigned char gm_smem[];
+    bf16* as = reinterpret_cast<bf16*>(gm_smem);  // [GM_STAGES][GM_BM * GM_LDS]
+    bf16* bs = as + GM_STAGES * GM_BM * GM_LDS;   // [GM_STAGES][GM_BN * GM_LDS]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int wm = warp >> 2, wn = warp & 3;  // warp's place: 64 rows × 32 columns
     const long long m0 = (long long)blockIdx.y * GM_BM, n0 = (long long)blockIdx.x * GM_BN;
@@ -48,21 +53,31 @@ extern "C" __global__ void __launch_bounds__(GM_THREADS) gemm_tn(bf16* y, const 
 #pragma unroll
         for (int j = 0; j < 4; j++) c[i][j][0] = c[i][j][1] = c[i][j][2] = c[i][j][3] = 0.f;
 
+    // A GM_STAGES-deep cp.async pipeline: tiles t+1 … t+GM_STAGES-1 are in
+    // flight while tile t is multiplied. One commit group per tile (empty
+    // past the end) keeps the wait count exact.
     const long long tiles = (K + GM_BK - 1) / GM_BK;
-    gm_load_stage(as[0], x, M, K, m0, 0);
-    gm_load_stage(bs[0], w, N, K, n0, 0);
-    cp_async_commit();
-    for (long long t = 0; t < tiles; t++) {
-        const int cur = t & 1;
-        if (t + 1 < tiles) {
-            gm_load_stage(as[cur ^ 1], x, M, K, m0, (t + 1) * GM_BK);
-            gm_load_stage(bs[cur ^ 1], w, N, K, n0, (t + 1) * GM_BK);
+#pragma unroll
+    for (int s = 0; s < GM_STAGES - 1; s++) {
+        if (s < tiles) {
+            gm_load_stage(as + s * GM_BM * GM_LDS, x, M, K, m0, (long long)s * GM_BK);
+            gm_load_stage(bs + s * GM_BN * GM_LDS, w, N, K, n0, (long long)s * GM_BK);
         }
         cp_async_commit();
-        cp_async_wait<1>();
-        __syncthreads();
-        const bf16* a = as[cur];
-        const bf16* b = bs[cur];
+    }
+    for (long long t = 0; t < tiles; t++) {
+        cp_async_wait<GM_STAGES - 2>();
+        __syncthreads();  // tile t is in; every warp is done with tile t-1's stage
+        const long long next = t + GM_STAGES - 1;
+        if (next < tiles) {
+            const int ns = (int)(next % GM_STAGES);
+            gm_load_stage(as + ns * GM_BM * GM_LDS, x, M, K, m0, next * GM_BK);
+            gm_load_stage(bs + ns * GM_BN * GM_LDS, w, N, K, n0, next * GM_BK);
+        }
+        cp_async_commit();
+        const int cs = (int)(t % GM_STAGES);
+        const bf16* a = as + cs * GM_BM * GM_LDS;
+        const bf16* b = bs + cs * GM_BN * GM_LDS;
 #pragma unroll
         for (int kk = 0; kk < GM_BK; kk += 16) {
             unsigned af[4][4], bfr[2][4];
@@ -79,8 +94,8 @@ extern "C" __global__ void __launch_bounds__(GM_THREADS) gemm_tn(bf16* y, const 
 #pragma unroll
                 for (int j = 0; j < 4; j++) mma16816(c[i][j], af[i], bfr[j >> 1][(j & 1) * 2], bfr[j >> 1][(j & 1) * 2 + 1]);
         }
-        __syncthreads();
     }
+    cp_async_wait<0>();
 
     // Accumulator layout: c[0], c[1] at row lane/4, columns 2·(lane%4) and
     // +1; c[2], c[3] eight rows below.

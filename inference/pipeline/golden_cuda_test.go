@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sensenova/studio/gpu"
@@ -307,4 +308,77 @@ func checkCUDAImage(t *testing.T, what string, got, want []float32, fp32Dist flo
 		return
 	}
 	t.Logf("%s: relative error %.3g%s", what, err, note)
+}
+
+// TestGoldenCUDAKernelNoiseFloor measures how far two correct bf16 GEMMs
+// move the final pictures: every text-to-image (without reasoning) and
+// editing case runs on cuBLAS and on the engine's own GEMM kernels
+// (SENSENOVA_GEMM=builtin; both fp32 accumulation, different summation
+// order). It logs both pictures' distances to the bf16 reference and to
+// each other — the floor under which no bf16 implementation with other
+// kernels than the reference's can be held — and holds the built-in GEMM's
+// picture to the bound checkCUDAImage holds cuBLAS's to.
+func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
+	for _, folder := range []string{"mlphead", "pixelhead"} {
+		t.Run(folder, func(t *testing.T) {
+			g := openCUDAGolden(t, folder)
+			cpuRefs := openGolden(t, folder)
+			t.Setenv("SENSENOVA_GEMM", "builtin")
+			acc, err := gpu.Open(0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(acc.Close)
+			if !strings.Contains(acc.Info().GEMM, "built-in") {
+				t.Fatalf("GEMM %q with SENSENOVA_GEMM=builtin", acc.Info().GEMM)
+			}
+			eb, err := Open(g.dir, acc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { eb.Close() })
+			ran := 0
+			for _, c := range g.cases.Cases {
+				key := folder + "." + c.Name
+				settings := settingsOf(c, g.ref(t, key+".noise"))
+				var run func(e *Engine) (*Result, error)
+				switch c.Kind {
+				case "t2i":
+					req := TextToImageRequest{Prompt: c.Prompt, ImageSettings: settings}
+					run = func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
+				case "edit":
+					var pics []Picture
+					for k := range c.InputPNGs {
+						pics = append(pics, Picture{Image: cpuRefs.pixels(t, fmt.Sprintf("%s.input%d_pixels_u8", key, k+1)), Resized: true})
+					}
+					req := EditRequest{Prompt: c.Prompt, Pictures: pics, ImageSettings: settings}
+					run = func(e *Engine) (*Result, error) { return e.Edit(context.Background(), req, nil) }
+				default:
+					continue
+				}
+				a, err := run(g.gpu)
+				if err != nil {
+					t.Fatalf("%s on cuBLAS: %v", key, err)
+				}
+				b, err := run(eb)
+				if err != nil {
+					t.Fatalf("%s on the built-in GEMM: %v", key, err)
+				}
+				c32, err := run(g.cpu)
+				if err != nil {
+					t.Fatalf("%s on the CPU: %v", key, err)
+				}
+				ref := g.ref(t, key+".image")
+				fp32Dist := golden.RelErr(c32.Canvases[0], ref)
+				between := golden.RelErr(b.Canvases[0], a.Canvases[0])
+				t.Logf("%s: cuBLAS picture %.3g from the bf16 reference, built-in GEMM %.3g, float32 %.3g; the two GEMMs' pictures are %.3g apart",
+					key, golden.RelErr(a.Canvases[0], ref), golden.RelErr(b.Canvases[0], ref), fp32Dist, between)
+				checkCUDAImage(t, key+" on the built-in GEMM", b.Canvases[0], ref, fp32Dist)
+				ran++
+			}
+			if ran != 7 {
+				t.Errorf("ran %d cases, want 5 text-to-image and 2 editing", ran)
+			}
+		})
+	}
 }
