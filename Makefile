@@ -3,6 +3,8 @@
 #   make run    build both binaries and open the desktop app
 #   make test   run every test
 #   make vet    gofmt check + go vet (also with -tags cuda when cuda.h is at hand)
+#   make package  the Linux .deb and tar.xz and the Windows installer, into dist/
+#                 (packaging/README.md)
 #
 # Each target installs the Debian/Ubuntu packages it needs (scripts/ensure-packages.sh)
 # and fetches Go modules, so a fresh machine with Go needs nothing else.
@@ -10,6 +12,8 @@
 GO      ?= go
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/sensenova/studio/internal/version.Version=$(VERSION)
+# Commits so far: the package version of an untagged build (packaging/README.md).
+COMMITS := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 
 # cgo + OpenGL/X11 headers for Fyne's window (and for compiling the app package in tests).
 GUI_PACKAGES := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
@@ -27,7 +31,8 @@ else ifneq ($(wildcard /usr/include/cuda.h),)
 HAVE_CUDA_H := yes
 endif
 
-.PHONY: all build run test vet deps test-deps modules cuda-headers build-cuda kernels screenshots clean
+.PHONY: all build run test vet deps test-deps modules cuda-headers build-cuda kernels screenshots clean \
+        package package-linux package-windows package-linux-check
 
 all: build
 
@@ -81,5 +86,45 @@ kernels:
 build-cuda: deps
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags '$(LDFLAGS)' -o bin/sensenova-cuda ./inference/cmd/sensenova
 
+# Release packages (packaging/README.md): every binary built with -trimpath,
+# without VCS stamping, stripped, and stamped with $(VERSION).
+RELEASE_FLAGS := -trimpath -buildvcs=false
+RELEASE_LDFLAGS := -s -w $(LDFLAGS)
+LINUX_BIN := dist/build/linux-amd64
+# .cuda/ always exists after `make cuda-headers`, so the release builds name it
+# whatever cuda.h the system has.
+CUDA_RELEASE_ENV := CGO_CFLAGS="-I$(CUDA_LOCAL)/usr/include" CGO_LDFLAGS="-L$(CUDA_LOCAL)/usr/lib/x86_64-linux-gnu/stubs"
+LINUX_PACKAGE_TOOLS := dpkg-dev xz-utils desktop-file-utils
+WINDOWS_PACKAGE_TOOLS := gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 nsis wixl msitools p7zip-full wine64
+
+package: package-linux package-windows
+
+# dist/sensenova-studio_<version>_amd64.deb and dist/sensenova-studio-<version>-linux-amd64.tar.xz
+package-linux: deps cuda-headers
+	@scripts/ensure-packages.sh $(LINUX_PACKAGE_TOOLS)
+	$(GO) build $(RELEASE_FLAGS) -ldflags '$(RELEASE_LDFLAGS)' -o $(LINUX_BIN)/sensenova-studio .
+	$(GO) build $(RELEASE_FLAGS) -ldflags '$(RELEASE_LDFLAGS)' -o $(LINUX_BIN)/sensenova ./inference/cmd/sensenova
+	$(CUDA_RELEASE_ENV) $(GO) build -tags cuda $(RELEASE_FLAGS) -ldflags '$(RELEASE_LDFLAGS)' -o $(LINUX_BIN)/sensenova-cuda ./inference/cmd/sensenova
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/linux/package.sh $(LINUX_BIN) dist
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/linux/check.sh dist
+
+# CI's quick check of the Linux recipe (about a minute after `make test`): the
+# same packing and checks, on binaries built with the flags the tests already
+# compiled with (no -trimpath, so nothing is recompiled), into dist/ci/.
+package-linux-check: deps cuda-headers
+	@scripts/ensure-packages.sh dpkg-dev xz-utils
+	$(GO) build -ldflags '$(RELEASE_LDFLAGS)' -o dist/ci/bin/sensenova-studio .
+	$(GO) build -ldflags '$(RELEASE_LDFLAGS)' -o dist/ci/bin/sensenova ./inference/cmd/sensenova
+	$(CUDA_RELEASE_ENV) $(GO) build -tags cuda -ldflags '$(RELEASE_LDFLAGS)' -o dist/ci/bin/sensenova-cuda ./inference/cmd/sensenova
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/linux/package.sh dist/ci/bin dist/ci
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/linux/check.sh dist/ci
+
+# dist/sensenova-studio-<version>-windows-amd64-setup.exe (NSIS) and .msi
+# (wixl), cross-compiled with Debian's mingw-w64.
+package-windows: modules cuda-headers
+	@scripts/ensure-packages.sh $(WINDOWS_PACKAGE_TOOLS)
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/windows/package.sh dist
+	GO=$(GO) VERSION=$(VERSION) COMMITS=$(COMMITS) packaging/windows/check.sh dist
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
