@@ -87,9 +87,10 @@ build-cuda: deps
 	$(CUDA_ENV) $(GO) build -tags cuda -ldflags '$(LDFLAGS)' -o bin/sensenova-cuda ./inference/cmd/sensenova
 
 # Release packages (packaging/README.md): every binary built with -trimpath,
-# without VCS stamping, stripped, and stamped with $(VERSION).
+# without VCS stamping, stripped, without a build ID (it hashes the inputs,
+# CGO_CFLAGS' absolute .cuda path among them) and stamped with $(VERSION).
 RELEASE_FLAGS := -trimpath -buildvcs=false
-RELEASE_LDFLAGS := -s -w $(LDFLAGS)
+RELEASE_LDFLAGS := -s -w -buildid= $(LDFLAGS)
 LINUX_BIN := dist/build/linux-amd64
 # .cuda/ always exists after `make cuda-headers`, so the release builds name it
 # whatever cuda.h the system has.

@@ -41,7 +41,7 @@ mkdir -p "$bin" "$gen"
 pkgtool ico -o "$bin/icon.ico" assets/icon.png
 
 export CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc
-ldflags="-s -w -X github.com/sensenova/studio/internal/version.Version=$VERSION"
+ldflags="-s -w -buildid= -X github.com/sensenova/studio/internal/version.Version=$VERSION"
 step() { echo "package-windows: $*"; }
 
 # --- the app: icon, manifest and version resource in a .syso next to main.go
