@@ -161,12 +161,16 @@ func (e *Engine) start(ctx context.Context) error {
 // startFailure is why an engine process ended before it was ready.
 type startFailure struct {
 	binary   string
+	started  bool     // false: it could not be executed at all
 	err      error    // from starting or waiting for the process
 	exitCode int      // -1 when it did not run or was killed by a signal
 	output   []string // its last lines of output
 }
 
 func (f *startFailure) Error() string {
+	if !f.started {
+		return f.err.Error()
+	}
 	msg := fmt.Sprintf("the engine %s exited before it was ready: %v", filepath.Base(f.binary), f.err)
 	if n := len(f.output); n > 0 {
 		msg += " (its last words: " + f.output[n-1] + ")"
@@ -364,7 +368,7 @@ func (e *Engine) read(p *engineProcess, stdout io.Reader, hello chan<- error) {
 			e.proc = nil
 		}
 		e.mu.Unlock()
-		hello <- &startFailure{binary: p.cmd.Path, err: err, exitCode: code, output: p.output.Lines()}
+		hello <- &startFailure{binary: p.cmd.Path, started: true, err: err, exitCode: code, output: p.output.Lines()}
 		return
 	}
 	e.died(p, err)

@@ -358,6 +358,11 @@ func TestEngineFallbackWhenTheCUDAEngineCannotBeExecuted(t *testing.T) {
 	if st := e.Status(); st.State != EngineReady || !strings.HasPrefix(st.Fallback, "The CUDA engine could not start (starting the engine "+missing) {
 		t.Errorf("status %+v", st)
 	}
+	// Without a fallback the error says it could not be started.
+	_, err = StartEngine(context.Background(), EngineOptions{Binary: missing})
+	if err == nil || !strings.HasPrefix(err.Error(), "starting the engine "+missing+": ") {
+		t.Errorf("error %v", err)
+	}
 }
 
 func TestEngineWithoutFallbackSaysWhyItDidNotStart(t *testing.T) {
