@@ -42,6 +42,16 @@ type CUDA struct {
 	stage []byte
 	// timer, when set, times every op (TimeOps).
 	timer *opTimer
+	// depth counts the ops entered and not yet ended; temps are the device
+	// copies of host weights made for the outermost op, released when it
+	// ends (stream order keeps them alive for its kernels).
+	depth int
+	temps []*dtensor
+	// hostBytes is the host memory held by host weights, pinned the part
+	// of it that is page-locked.
+	hostBytes, pinnedBytes int64
+	hosts                  []*hostData
+	pf                     prefetcher
 }
 
 // Error is the panic value of a failed op.
@@ -91,6 +101,10 @@ func NewCUDA(index int, budget int64) (*CUDA, error) {
 	if b.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
 		return nil, fmt.Errorf("gpu: stream: %w", err)
 	}
+	if b.pf.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
+		return nil, fmt.Errorf("gpu: copy stream: %w", err)
+	}
+	b.pf.next, b.pf.ready = map[hostKey]hostKey{}, map[hostKey]*inflight{}
 	ptx := ptxSM80
 	if d.ComputeMajor >= 9 {
 		ptx = ptxSM90
@@ -154,10 +168,18 @@ func (b *CUDA) ResetPeaks() { b.alloc.resetPeaks() }
 func (b *CUDA) Close() {
 	defer b.op("")()
 	b.stream.Synchronize()
+	b.pf.stream.Synchronize()
+	for k, f := range b.pf.ready {
+		b.dropPrefetch("Close", k, f)
+	}
 	if b.blas != nil {
 		b.blas.close()
 	}
 	b.alloc.release()
+	for _, h := range b.hosts {
+		b.releaseHost(h)
+	}
+	b.hosts = nil
 	if b.stage != nil {
 		cu.MemFreeHost(unsafe.Pointer(&b.stage[0]))
 		b.stage = nil
@@ -174,19 +196,25 @@ type buffer struct {
 	freed bool
 }
 
-// dtensor is a bf16 tensor in device memory: elements [off, off+n) of buf.
+// dtensor is a bf16 tensor in device memory: elements [off, off+n) of buf;
+// or, for a weight kept in host memory (HostWeight), elements [off, off+n)
+// of host, copied to the device by each op that reads it.
 type dtensor struct {
 	shape []int
 	buf   *buffer
 	off   int64
 	n     int64
 	view  bool
+	host  *hostData
 }
 
 func (t *dtensor) Shape() []int        { return t.shape }
 func (t *dtensor) DType() tensor.DType { return tensor.BF16 }
 func (t *dtensor) String() string      { return fmt.Sprintf("BF16%v", t.shape) }
 func (t *dtensor) ptr() uintptr {
+	if t.host != nil {
+		panic(fmt.Sprintf("gpu: host weight %v read outside an op", t.shape))
+	}
 	if t.buf.freed {
 		panic(fmt.Sprintf("gpu: tensor %v used after Free", t.shape))
 	}
@@ -201,10 +229,15 @@ func numel(shape []int) int64 {
 	return n
 }
 
+// dt returns t as a CUDA tensor. Inside an op, a host weight comes back as
+// a device copy made for the op.
 func (b *CUDA) dt(op, name string, t tensor.Tensor) *dtensor {
 	d, ok := t.(*dtensor)
 	if !ok || d == nil {
 		panic(fmt.Sprintf("gpu.%s: %s is not a CUDA tensor (%T)", op, name, t))
+	}
+	if d.host != nil && b.depth > 0 {
+		return b.materialize(op, d)
 	}
 	return d
 }
@@ -344,6 +377,10 @@ func (b *CUDA) Free(t tensor.Tensor) {
 	if d.view {
 		panic(fmt.Sprintf("gpu.Free: tensor %v is a view; free its parent", d.shape))
 	}
+	if d.host != nil {
+		b.freeHost(d)
+		return
+	}
 	if d.buf.freed {
 		panic(fmt.Sprintf("gpu.Free: tensor %v freed twice", d.shape))
 	}
@@ -357,7 +394,7 @@ func (b *CUDA) Reshape(t tensor.Tensor, shape ...int) tensor.Tensor {
 	if numel(shape) != d.n {
 		panic(fmt.Sprintf("gpu.Reshape: %v to %v changes the element count", d.shape, shape))
 	}
-	return &dtensor{shape: append([]int(nil), shape...), buf: d.buf, off: d.off, n: d.n, view: true}
+	return &dtensor{shape: append([]int(nil), shape...), buf: d.buf, off: d.off, n: d.n, view: true, host: d.host}
 }
 
 func rowSize(shape []int) int64 { return numel(shape[1:]) }
@@ -370,7 +407,7 @@ func (b *CUDA) Rows(t tensor.Tensor, start, n int) tensor.Tensor {
 	}
 	rs := rowSize(d.shape)
 	shape := append([]int{n}, d.shape[1:]...)
-	return &dtensor{shape: shape, buf: d.buf, off: d.off + int64(start)*rs, n: int64(n) * rs, view: true}
+	return &dtensor{shape: shape, buf: d.buf, off: d.off + int64(start)*rs, n: int64(n) * rs, view: true, host: d.host}
 }
 
 // CopyRows implements tensor.Backend.

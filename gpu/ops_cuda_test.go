@@ -374,3 +374,67 @@ func TestBuiltinGEMM(t *testing.T) {
 		}
 	}
 }
+
+// TestHostWeights checks layer streaming's storage: a weight kept in host
+// memory gives the same bits as the same weight on the device in the ops
+// that read weights, through views too, and its device copies are gone
+// when each op ends.
+func TestHostWeights(t *testing.T) {
+	b := newBackends(t)
+	g := b.gpu
+	xg, _ := b.input(1, 300, 4096)
+	v := b.values(1024*4096, 0.02)
+	raw := make([]byte, 2*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint16(raw[2*i:], safetensors.Float32ToBF16(x))
+	}
+	dev, err := g.Weight(safetensors.BF16, raw, 1024, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := g.HostWeight(safetensors.BF16, raw, 1024, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held, pinned := g.HostBytes(); held != int64(len(raw)) || pinned != held {
+		t.Errorf("host bytes %d (%d pinned), want %d page-locked", held, pinned, len(raw))
+	}
+	g.Sync()
+	before := g.Memory().InUse
+	same := func(what string, a, c tensor.Tensor) {
+		t.Helper()
+		if got, want := g.Float32(a), g.Float32(c); !slices.Equal(got, want) {
+			t.Errorf("%s: the host weight's result differs from the device weight's", what)
+		}
+		g.Free(a)
+		g.Free(c)
+	}
+	same("Linear", g.Linear(xg, host, nil), g.Linear(xg, dev, nil))
+	same("Linear of a row view", g.Linear(xg, g.Rows(host, 512, 256), nil), g.Linear(xg, g.Rows(dev, 512, 256), nil))
+	normH, normD := g.Reshape(g.Rows(host, 0, 1), 4096), g.Reshape(g.Rows(dev, 0, 1), 4096)
+	same("RMSNorm of a reshaped view", g.RMSNorm(xg, normH, 1e-6), g.RMSNorm(xg, normD, 1e-6))
+	same("Embed", g.Embed(host, []int32{3, 1000, 7}), g.Embed(dev, []int32{3, 1000, 7}))
+	g.Sync()
+	ahead := int64(0) // copies started for the weights expected next
+	for _, f := range g.pf.ready {
+		ahead += f.t.buf.size
+	}
+	if len(g.pf.ready) == 0 {
+		t.Error("no weight was copied ahead: the order the ops read them in repeats")
+	}
+	if after := g.Memory().InUse; after != before+ahead {
+		t.Errorf("device memory in use %d after the ops, %d before (+%d copied ahead): the host weight's copies were kept", after, before, ahead)
+	}
+	moved, err := g.ToHost(g.Filled(0.5, 64, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Float32(moved); got[0] != 0.5 || got[len(got)-1] != 0.5 {
+		t.Errorf("ToHost: %v … %v, want 0.5", got[0], got[len(got)-1])
+	}
+	g.Free(host)
+	g.Free(moved)
+	if held, _ := g.HostBytes(); held != 0 {
+		t.Errorf("%d host bytes held after Free", held)
+	}
+}

@@ -71,9 +71,10 @@ func (b *CUDA) op(name string) func() {
 		runtime.UnlockOSThread()
 		fail("cuCtxSetCurrent", err)
 	}
+	b.depth++
 	t := b.timer
 	if t == nil || name == "" {
-		return runtime.UnlockOSThread
+		return b.endOp
 	}
 	start := t.event()
 	if err := start.Record(b.stream); err != nil {
@@ -88,8 +89,18 @@ func (b *CUDA) op(name string) func() {
 		if len(t.pending) >= 4096 {
 			t.flush()
 		}
-		runtime.UnlockOSThread()
+		b.endOp()
 	}
+}
+
+// endOp leaves an op; leaving the outermost one releases the device copies
+// of host weights it made.
+func (b *CUDA) endOp() {
+	b.depth--
+	if b.depth == 0 && len(b.temps) > 0 {
+		b.releaseTemps()
+	}
+	runtime.UnlockOSThread()
 }
 
 // TimeOps starts (on) or stops timing every op; starting clears the totals.

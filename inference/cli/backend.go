@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sensenova/studio/gpu"
+	"github.com/sensenova/studio/inference/pipeline"
 	"github.com/sensenova/studio/inference/tensor"
 	"github.com/sensenova/studio/internal/version"
 )
@@ -93,4 +94,60 @@ func gpuBudget(device, maxMemory string) int64 {
 		return 0
 	}
 	return m[strconv.Itoa(d.index)]
+}
+
+// memoryPlan is how a --vram_mode and a GPU memory budget (--max_memory,
+// bytes; 0 when none) divide the card: the budget of the backend's
+// allocator and the bytes of weights kept on the device (0: all of them).
+// full keeps every weight on the device and the budget bounds everything
+// the engine allocates. low, balanced and fast stream: weights stay on the
+// device up to the budget (as upstream's --max_memory bounds weights, not
+// activations) and the rest are copied in from host memory for each use,
+// the allocator bounded only by the card. Without a budget, low keeps 2 GiB
+// of weights on the device and balanced or fast all but 6 GiB of the card
+// (room for activations and the KV cache of a 2048² picture).
+func memoryPlan(vramMode string, budget, cardBytes int64) (allocBudget, weightBytes int64) {
+	if vramMode == "" || vramMode == "full" {
+		return budget, 0
+	}
+	if budget > 0 {
+		return 0, budget
+	}
+	if vramMode == "low" {
+		return 0, 2 << 30
+	}
+	return 0, max(cardBytes-6<<30, 1<<30)
+}
+
+// weightBudget applies memoryPlan to an opened backend: the device bytes
+// for pipeline.OpenOptions (0 on the CPU or in full mode).
+func weightBudget(b tensor.Backend, vramMode string, budget int64) int64 {
+	a, ok := b.(gpu.Accelerator)
+	if !ok {
+		return 0
+	}
+	_, w := memoryPlan(vramMode, budget, a.Info().TotalBytes)
+	return w
+}
+
+// allocBudget is memoryPlan's allocator budget.
+func allocBudget(vramMode string, budget int64) int64 {
+	a, _ := memoryPlan(vramMode, budget, 0)
+	return a
+}
+
+// placementNote describes where the weights went when some stream.
+func placementNote(e *pipeline.Engine, b tensor.Backend) string {
+	p := e.Model.Placement()
+	if p.HostTensors == 0 {
+		return ""
+	}
+	note := fmt.Sprintf("weights: %.2f GiB on the device, %.2f GiB (%d tensors) streamed from host memory for each use", float64(p.DeviceBytes)/(1<<30), float64(p.HostBytes)/(1<<30), p.HostTensors)
+	if s, ok := b.(tensor.Streamer); ok {
+		held, pinned := s.HostBytes()
+		if pinned < held {
+			note += fmt.Sprintf("; %.2f GiB of it could not be page-locked and is copied from the checkpoint's mapping (slower)", float64(held-pinned)/(1<<30))
+		}
+	}
+	return note
 }

@@ -41,6 +41,7 @@ const benchMLPHeadWidth = 4096
 
 type benchFlags struct {
 	config, device, maxMemory, tokenizer string
+	vramMode                             string
 	width, height, steps, repeats        int
 	cfgScale, shift                      float64
 	prefixTokens, uncondTokens, opSteps  int
@@ -53,6 +54,7 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 	fs.StringVar(&f.config, "config", "SenseNova-U1-8B-MoT", "a reference config ("+strings.Join(checkpoint.ReferenceConfigNames(), ", ")+"), a config.json or a model folder")
 	fs.StringVar(&f.device, "device", "auto", "compute device: auto, cpu, cuda or cuda:N")
 	fs.StringVar(&f.maxMemory, "max_memory", "", "GPU memory budget, e.g. 0=35GiB (as the task commands take it)")
+	fs.StringVar(&f.vramMode, "vram_mode", "full", "full (every weight on the GPU) or low, balanced, fast: weights beyond --max_memory stay in host memory and stream in for each use")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer folder for the special-token ids (default: the built-in demo model's)")
 	fs.IntVar(&f.width, "width", 2048, "picture width in pixels (a multiple of 32)")
 	fs.IntVar(&f.height, "height", 2048, "picture height in pixels (a multiple of 32)")
@@ -80,6 +82,9 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 			return badUsage("--max_memory %q: %v", f.maxMemory, err)
 		}
 	}
+	if err := oneOf("vram_mode", f.vramMode, vramChoices...); err != nil {
+		return err
+	}
 	cfg, err := benchConfig(f.config)
 	if err != nil {
 		return err
@@ -88,13 +93,14 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 	if err != nil {
 		return err
 	}
-	b, name, err := openBackend(f.device, gpuBudget(f.device, f.maxMemory))
+	budget := gpuBudget(f.device, f.maxMemory)
+	b, name, err := openBackend(f.device, allocBudget(f.vramMode, budget))
 	if err != nil {
 		return err
 	}
 	defer closeBackend(b)
 	run := &engineRun{b: b, backend: name, prof: profile.New()}
-	run.prof.SetConfig("vram_mode", "full")
+	run.prof.SetConfig("vram_mode", f.vramMode)
 	run.prof.SetConfig("attn_backend", name)
 	run.prof.SetConfig("dtype", computeDType(name))
 
@@ -102,9 +108,13 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 		f.config, cfg.LLM.NumHiddenLayers, cfg.LLM.HiddenSize, cfg.LLM.NumAttentionHeads, cfg.LLM.NumKeyValueHeads, cfg.LLM.HeadDim, benchDeviceName(b, name))
 	run.sync(true)
 	start := time.Now()
-	m, err := model.Build(cfg, newRandomSource(cfg, b), b, nil)
+	m, err := model.BuildWith(cfg, newRandomSource(cfg, b), b, model.BuildOptions{DeviceBytes: weightBudget(b, f.vramMode, budget)})
 	if err != nil {
 		return err
+	}
+	if p := m.Placement(); p.HostTensors > 0 {
+		fmt.Fprintf(s.Out, "weights: %.2f GiB on the device, %.2f GiB (%d tensors) in host memory, streamed in for each use\n",
+			float64(p.DeviceBytes)/(1<<30), float64(p.HostBytes)/(1<<30), p.HostTensors)
 	}
 	run.sync(false)
 	run.loadSeconds = time.Since(start).Seconds()
@@ -293,6 +303,19 @@ func newRandomSource(cfg *checkpoint.Config, b tensor.Backend) *randomSource {
 }
 
 func (r *randomSource) Has(name string) bool { _, ok := r.specs[name]; return ok }
+
+// Size implements model.Sizer: bf16 bytes.
+func (r *randomSource) Size(name string) (int64, bool) {
+	shape, ok := r.specs[name]
+	if !ok {
+		return 0, false
+	}
+	n := int64(2)
+	for _, d := range shape {
+		n *= int64(d)
+	}
+	return n, true
+}
 
 func (r *randomSource) Load(b tensor.Backend, name string) (tensor.Tensor, error) {
 	shape, ok := r.specs[name]

@@ -68,3 +68,26 @@ func TestBenchFLOPs(t *testing.T) {
 		t.Errorf("benchFLOPs = %.6g, want %.6g", got, want)
 	}
 }
+
+func TestMemoryPlan(t *testing.T) {
+	const gib = int64(1) << 30
+	for _, c := range []struct {
+		mode          string
+		budget, card  int64
+		alloc, weight int64
+	}{
+		{"full", 0, 80 * gib, 0, 0},
+		{"full", 30 * gib, 80 * gib, 30 * gib, 0},
+		{"balanced", 7 * gib, 8 * gib, 0, 7 * gib},
+		{"low", 3 * gib, 8 * gib, 0, 3 * gib},
+		{"low", 0, 8 * gib, 0, 2 * gib},
+		{"balanced", 0, 24 * gib, 0, 18 * gib},
+		{"fast", 0, 6 * gib, 0, 1 * gib},
+	} {
+		a, w := memoryPlan(c.mode, c.budget, c.card)
+		if a != c.alloc || w != c.weight {
+			t.Errorf("memoryPlan(%s, %d GiB, card %d GiB) = allocator %d, weights %d; want %d, %d",
+				c.mode, c.budget/gib, c.card/gib, a, w, c.alloc, c.weight)
+		}
+	}
+}

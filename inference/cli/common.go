@@ -136,7 +136,7 @@ func (r *runtimeFlags) cpuNote(set map[string]bool) string {
 		parts = append(parts, fmt.Sprintf("--vram_mode %s (and the --fast_* budgets) stream decoder layers between host and GPU memory; on the CPU everything already is in host memory", r.vramMode))
 	}
 	if set["device_map"] || set["max_memory"] {
-		parts = append(parts, "--device_map/--max_memory are Accelerate placement budgets upstream; this engine keeps the whole model on its device and will use them as a memory budget for layer streaming on CUDA")
+		parts = append(parts, "--device_map/--max_memory are Accelerate placement budgets upstream; on CUDA --max_memory bounds the engine's GPU memory (--vram_mode full) or the weights kept on the GPU (low, balanced, fast)")
 	}
 	if len(parts) == 0 {
 		return ""
@@ -226,16 +226,14 @@ type engineRun struct {
 // prepareEngine chooses the backend and prints upstream's [attn] line (to
 // stdout) and the CPU note (to stderr); load then loads the model.
 func prepareEngine(r *runtimeFlags, set map[string]bool, s Streams) (*engineRun, error) {
-	b, name, err := openBackend(r.device, gpuBudget(r.device, r.maxMemory))
+	budget := gpuBudget(r.device, r.maxMemory)
+	b, name, err := openBackend(r.device, allocBudget(r.vramMode, budget))
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(s.Out, "[attn] backend=%s (effective=%s)\n", pyRepr(r.attnBackend), pyRepr(name))
 	if note := r.cpuNote(set); note != "" && name == "cpu" {
 		fmt.Fprintln(s.Err, note)
-	}
-	if name != "cpu" && r.vramMode != "full" {
-		fmt.Fprintf(s.Err, "note: --vram_mode %s: layer streaming is not implemented yet on CUDA; the whole model is loaded on %s\n", r.vramMode, name)
 	}
 	run := &engineRun{rt: r, b: b, backend: name}
 	if r.profile {
@@ -256,11 +254,15 @@ func (run *engineRun) load(ctx context.Context, s Streams) error {
 	fmt.Fprintf(s.Err, "loading %s …\n", run.rt.modelPath)
 	run.sync(true)
 	start := time.Now()
-	e, err := pipeline.OpenWithProgress(run.rt.modelPath, run.b, loadProgress(s))
+	weights := weightBudget(run.b, run.rt.vramMode, gpuBudget(run.rt.device, run.rt.maxMemory))
+	e, err := pipeline.OpenWith(run.rt.modelPath, run.b, pipeline.OpenOptions{Progress: loadProgress(s), DeviceBytes: weights})
 	if err != nil {
 		return err
 	}
 	run.e = e
+	if note := placementNote(e, run.b); note != "" {
+		fmt.Fprintln(s.Err, note)
+	}
 	run.sync(false)
 	run.loadSeconds = time.Since(start).Seconds()
 	if run.prof != nil {

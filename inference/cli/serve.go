@@ -295,7 +295,8 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	if device == "" {
 		device = srv.device
 	}
-	b, name, err := openBackend(device, int64(req.MaxMemoryGiB*(1<<30)))
+	budget := int64(req.MaxMemoryGiB * (1 << 30))
+	b, name, err := openBackend(device, allocBudget(req.VRAMMode, budget))
 	if err != nil {
 		return err
 	}
@@ -303,10 +304,13 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 		fmt.Fprintf(srv.log, "note: vram_mode %q / max_memory %g GiB have no effect on the CPU backend\n", req.VRAMMode, req.MaxMemoryGiB)
 	}
 	start := time.Now()
-	e, err := pipeline.Open(dir, b)
+	e, err := pipeline.OpenWith(dir, b, pipeline.OpenOptions{DeviceBytes: weightBudget(b, req.VRAMMode, budget)})
 	if err != nil {
 		closeBackend(b)
 		return err
+	}
+	if note := placementNote(e, b); note != "" {
+		fmt.Fprintln(srv.log, note)
 	}
 	srv.engine, srv.backend = e, b
 	if err := ctx.Err(); err != nil {

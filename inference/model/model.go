@@ -63,6 +63,7 @@ type Model struct {
 	noiseEmbed    *TimestepEmbedder // nil without add_noise_scale_embedding
 	mlpHead       *MLPHead
 	pixelHead     *PixelHead
+	placement     Placement
 }
 
 // sharedWeights are the tensors outside the layers and the fm modules.
@@ -84,39 +85,46 @@ func Load(ck *checkpoint.Checkpoint, b tensor.Backend) (*Model, error) {
 // Build builds the network of cfg on backend b with the weights of src,
 // calling progress (when non-nil) after each tensor with its name.
 func Build(cfg *checkpoint.Config, src Source, b tensor.Backend, progress func(name string)) (*Model, error) {
+	return BuildWith(cfg, src, b, BuildOptions{Progress: progress})
+}
+
+// BuildOptions configure BuildWith.
+type BuildOptions struct {
+	// Progress, when set, is called after each tensor with its name.
+	Progress func(name string)
+	// DeviceBytes, when positive and b is a tensor.Streamer and src a
+	// Sizer, bounds the bytes of weights kept in device memory; the others
+	// stay in host memory and are copied to the device for each op that
+	// reads them (--vram_mode low/balanced with --max_memory). Weights
+	// claim the budget in the order a denoising step needs them most: the
+	// generation path (fm_modules, then every layer's generation expert and
+	// the norms), then the understanding picture embedder, the token
+	// embedding and lm_head, and the understanding experts last (read once
+	// per prompt or token).
+	DeviceBytes int64
+}
+
+// Placement says where BuildWith put the weights.
+type Placement struct {
+	DeviceTensors, HostTensors int
+	DeviceBytes, HostBytes     int64
+}
+
+// BuildWith is Build with options.
+func BuildWith(cfg *checkpoint.Config, src Source, b tensor.Backend, opts BuildOptions) (*Model, error) {
 	d, err := dimsOf(cfg)
 	if err != nil {
 		return nil, err
 	}
 	m := &Model{Config: cfg, Dims: d, b: b}
-	l := weightLoader{src: src, b: b, progress: progress}
-
-	var sw sharedWeights
-	if err := l.fill(&sw, "", ""); err != nil {
-		return nil, err
-	}
-	m.embed, m.norm, m.normGen = sw.Embed, sw.Norm, sw.NormGen
-	m.lmHead = sw.LMHead
-	if m.lmHead == nil {
-		if !cfg.TieWordEmbeddings {
-			return nil, fmt.Errorf("model %s: no language_model.lm_head.weight and tie_word_embeddings is false", cfg.Source)
+	l := &weightLoader{src: src, b: b, progress: opts.Progress}
+	if s, ok := b.(tensor.Streamer); ok && opts.DeviceBytes > 0 {
+		if _, sized := src.(Sizer); !sized {
+			return nil, fmt.Errorf("model %s: a device budget needs weight sizes, which this source does not give", cfg.Source)
 		}
-		m.lmHead = m.embed
+		l.streamer, l.budget = s, opts.DeviceBytes
 	}
 
-	m.layers = make([]Layer, d.Layers)
-	for i := range m.layers {
-		prefix := fmt.Sprintf("language_model.model.layers.%d.", i)
-		if err := l.fill(&m.layers[i].Und, prefix, ""); err != nil {
-			return nil, err
-		}
-		if err := l.fill(&m.layers[i].Gen, prefix, genSuffix); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.fill(&m.vision, "vision_model.embeddings.", ""); err != nil {
-		return nil, err
-	}
 	if err := l.fill(&m.visionGen, "fm_modules.vision_model_mot_gen.embeddings.", ""); err != nil {
 		return nil, err
 	}
@@ -139,8 +147,39 @@ func Build(cfg *checkpoint.Config, src Source, b tensor.Backend, progress func(n
 	if err != nil {
 		return nil, err
 	}
+	m.layers = make([]Layer, d.Layers)
+	for i := range m.layers {
+		if err := l.fill(&m.layers[i].Gen, fmt.Sprintf("language_model.model.layers.%d.", i), genSuffix); err != nil {
+			return nil, err
+		}
+	}
+	var sw sharedWeights
+	if err := l.fill(&sw, "", ""); err != nil {
+		return nil, err
+	}
+	m.embed, m.norm, m.normGen = sw.Embed, sw.Norm, sw.NormGen
+	m.lmHead = sw.LMHead
+	if m.lmHead == nil {
+		if !cfg.TieWordEmbeddings {
+			return nil, fmt.Errorf("model %s: no language_model.lm_head.weight and tie_word_embeddings is false", cfg.Source)
+		}
+		m.lmHead = m.embed
+	}
+	if err := l.fill(&m.vision, "vision_model.embeddings.", ""); err != nil {
+		return nil, err
+	}
+	for i := range m.layers {
+		if err := l.fill(&m.layers[i].Und, fmt.Sprintf("language_model.model.layers.%d.", i), ""); err != nil {
+			return nil, err
+		}
+	}
+	m.placement = Placement{DeviceTensors: l.devN, HostTensors: l.hostN, DeviceBytes: l.onDev, HostBytes: l.hostBytesTotal}
 	return m, nil
 }
+
+// Placement says where the weights are (all on the backend's device unless
+// BuildOptions.DeviceBytes streamed some).
+func (m *Model) Placement() Placement { return m.placement }
 
 // dimsOf derives the forward sizes and rejects what the math cannot run.
 // checkpoint.ParseConfig has already rejected inconsistent configs; these

@@ -47,11 +47,26 @@ func Open(dir string, b tensor.Backend) (*Engine, error) {
 // backend: progress (when non-nil) gets the bytes loaded so far and the
 // total after every tensor.
 func OpenWithProgress(dir string, b tensor.Backend, progress func(done, total int64)) (*Engine, error) {
+	return OpenWith(dir, b, OpenOptions{Progress: progress})
+}
+
+// OpenOptions configure OpenWith.
+type OpenOptions struct {
+	// Progress, when set, gets the bytes loaded so far and the total after
+	// every tensor.
+	Progress func(done, total int64)
+	// DeviceBytes, when positive on a backend that can stream weights,
+	// bounds the weights kept in device memory (model.BuildOptions).
+	DeviceBytes int64
+}
+
+// OpenWith is Open with options.
+func OpenWith(dir string, b tensor.Backend, opts OpenOptions) (*Engine, error) {
 	ck, err := checkpoint.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	e, err := newEngine(ck, dir, b, progress)
+	e, err := newEngine(ck, dir, b, opts)
 	if err != nil {
 		ck.Close()
 		return nil, err
@@ -59,7 +74,8 @@ func OpenWithProgress(dir string, b tensor.Backend, progress func(done, total in
 	return e, nil
 }
 
-func newEngine(ck *checkpoint.Checkpoint, dir string, b tensor.Backend, progress func(done, total int64)) (*Engine, error) {
+func newEngine(ck *checkpoint.Checkpoint, dir string, b tensor.Backend, opts OpenOptions) (*Engine, error) {
+	progress := opts.Progress
 	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return nil, err
@@ -84,7 +100,7 @@ func newEngine(ck *checkpoint.Checkpoint, dir string, b tensor.Backend, progress
 			progress(done, total)
 		}
 	}
-	m, err := model.Build(ck.Config(), model.CheckpointSource{Checkpoint: ck}, b, onTensor)
+	m, err := model.BuildWith(ck.Config(), model.CheckpointSource{Checkpoint: ck}, b, model.BuildOptions{Progress: onTensor, DeviceBytes: opts.DeviceBytes})
 	if err != nil {
 		return nil, err
 	}

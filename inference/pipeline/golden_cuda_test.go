@@ -340,6 +340,9 @@ func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
 			ran := 0
 			for _, c := range g.cases.Cases {
 				key := folder + "." + c.Name
+				if c.Kind != "t2i" && c.Kind != "edit" {
+					continue
+				}
 				settings := settingsOf(c, g.ref(t, key+".noise"))
 				var run func(e *Engine) (*Result, error)
 				switch c.Kind {
@@ -378,6 +381,73 @@ func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
 			}
 			if ran != 7 {
 				t.Errorf("ran %d cases, want 5 text-to-image and 2 editing", ran)
+			}
+		})
+	}
+}
+
+// TestGoldenCUDAStreamedWeights runs golden cases with every weight but a
+// few kilobytes kept in host memory and streamed in for each use
+// (--vram_mode low with a tiny --max_memory): the pictures and tokens must
+// equal those of the engine with every weight on the device, bit for bit.
+func TestGoldenCUDAStreamedWeights(t *testing.T) {
+	for _, folder := range []string{"mlphead", "pixelhead"} {
+		t.Run(folder, func(t *testing.T) {
+			g := openCUDAGolden(t, folder)
+			cpuRefs := openGolden(t, folder)
+			acc, err := gpu.Open(0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(acc.Close)
+			es, err := OpenWith(g.dir, acc, OpenOptions{DeviceBytes: 16 << 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { es.Close() })
+			p := es.Model.Placement()
+			if p.HostTensors == 0 || p.DeviceBytes > 16<<10 {
+				t.Fatalf("placement %+v: want nearly every weight in host memory", p)
+			}
+			t.Logf("%s: %d tensors (%d bytes) on the device, %d (%d bytes) streamed", folder, p.DeviceTensors, p.DeviceBytes, p.HostTensors, p.HostBytes)
+			ran := 0
+			for _, c := range g.cases.Cases {
+				key := folder + "." + c.Name
+				if c.Kind != "t2i" && c.Kind != "t2i_think" && c.Kind != "edit" {
+					continue
+				}
+				settings := settingsOf(c, g.ref(t, key+".noise"))
+				var run func(e *Engine) (*Result, error)
+				switch c.Kind {
+				case "t2i", "t2i_think":
+					req := TextToImageRequest{Prompt: c.Prompt, Think: c.Kind == "t2i_think", ImageSettings: settings}
+					run = func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
+				case "edit":
+					var pics []Picture
+					for k := range c.InputPNGs {
+						pics = append(pics, Picture{Image: cpuRefs.pixels(t, fmt.Sprintf("%s.input%d_pixels_u8", key, k+1)), Resized: true})
+					}
+					req := EditRequest{Prompt: c.Prompt, Pictures: pics, ImageSettings: settings}
+					run = func(e *Engine) (*Result, error) { return e.Edit(context.Background(), req, nil) }
+				default:
+					continue
+				}
+				a, err := run(g.gpu)
+				if err != nil {
+					t.Fatalf("%s: %v", key, err)
+				}
+				b, err := run(es)
+				if err != nil {
+					t.Fatalf("%s with streamed weights: %v", key, err)
+				}
+				if !slices.Equal(a.ThinkIDs, b.ThinkIDs) || !slices.Equal(a.Canvases[0], b.Canvases[0]) {
+					t.Errorf("%s: streamed weights give another result (picture %.3g apart, reasoning equal %v)",
+						key, golden.RelErr(b.Canvases[0], a.Canvases[0]), slices.Equal(a.ThinkIDs, b.ThinkIDs))
+				}
+				ran++
+			}
+			if ran != 8 {
+				t.Errorf("ran %d cases, want 8", ran)
 			}
 		})
 	}

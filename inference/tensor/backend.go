@@ -204,3 +204,20 @@ type Backend interface {
 	// x [C, H, W], w [O, C, 3, 3], bias [O] or nil → [O, H, W].
 	Conv3x3(x, w, bias Tensor) Tensor
 }
+
+// Streamer is a Backend that can keep weights in host memory and bring
+// each to the device only for the ops that read it (layer streaming for
+// cards whose memory cannot hold the whole model). Host weights are
+// ordinary tensors to the model.
+type Streamer interface {
+	Backend
+	// HostWeight is Weight with the storage in host memory. The backend
+	// may alias raw, so raw must outlive the tensor.
+	HostWeight(dt safetensors.DType, raw []byte, shape ...int) (Tensor, error)
+	// ToHost moves a weight made on the device to host memory and frees
+	// its device storage; t must not be used afterwards.
+	ToHost(t Tensor) (Tensor, error)
+	// HostBytes is the host memory the host weights hold, and how much of
+	// it is page-locked.
+	HostBytes() (held, pinned int64)
+}
