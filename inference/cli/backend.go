@@ -97,27 +97,43 @@ func gpuBudget(device, maxMemory string) int64 {
 }
 
 // memoryPlan is how a --vram_mode and a GPU memory budget (--max_memory,
-// bytes; 0 when none) divide the card: the budget of the backend's
-// allocator and the bytes of weights kept on the device (0: all of them).
-// full keeps every weight on the device and the budget bounds everything
-// the engine allocates. low, balanced and fast stream: weights stay on the
-// device up to the budget (as upstream's --max_memory bounds weights, not
-// activations) and the rest are copied in from host memory for each use,
-// the allocator bounded only by the card. Without a budget, low keeps 2 GiB
-// of weights on the device and balanced or fast all but 6 GiB of the card
-// (room for activations and the KV cache of a 2048² picture).
+// bytes; 0 when none) divide a card of cardBytes: the budget of the
+// backend's allocator and the bytes of weights kept on the device (0: all
+// of them). full keeps every weight on the device and the budget bounds
+// everything the engine allocates. low, balanced and fast stream: weights
+// stay on the device up to the budget (as upstream's --max_memory bounds
+// weights, not activations) and the rest are copied in from host memory
+// for each use, the allocator bounded only by the card. Without a budget,
+// low keeps 2 GiB of weights on the device and balanced or fast all the
+// card but streamReserve. Either way the weights leave streamReserve of the
+// card free for activations, the KV cache and the copies in flight (a
+// 2048² picture needs about 2.5 GiB besides its weights), so the presets'
+// budgets (7 GiB on an 8 GB card) cannot run the card out of memory.
 func memoryPlan(vramMode string, budget, cardBytes int64) (allocBudget, weightBytes int64) {
 	if vramMode == "" || vramMode == "full" {
 		return budget, 0
 	}
-	if budget > 0 {
-		return 0, budget
+	w := budget
+	switch {
+	case w > 0:
+	case vramMode == "low":
+		w = 2 << 30
+	default:
+		w = cardBytes - streamReserve
 	}
-	if vramMode == "low" {
-		return 0, 2 << 30
+	if cardBytes > 0 {
+		w = min(w, cardBytes-streamReserve)
 	}
-	return 0, max(cardBytes-6<<30, 1<<30)
+	return 0, max(w, minDeviceWeights)
 }
+
+// streamReserve is the card memory streaming leaves to everything but the
+// weights kept there; minDeviceWeights the least kept (the small fm modules
+// and norms, and a few layers' worth).
+const (
+	streamReserve    = 3 << 30
+	minDeviceWeights = 512 << 20
+)
 
 // weightBudget applies memoryPlan to an opened backend: the device bytes
 // for pipeline.OpenOptions (0 on the CPU or in full mode).

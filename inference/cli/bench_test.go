@@ -78,11 +78,13 @@ func TestMemoryPlan(t *testing.T) {
 	}{
 		{"full", 0, 80 * gib, 0, 0},
 		{"full", 30 * gib, 80 * gib, 30 * gib, 0},
-		{"balanced", 7 * gib, 8 * gib, 0, 7 * gib},
+		{"balanced", 7 * gib, 80 * gib, 0, 7 * gib},
+		{"balanced", 7 * gib, 8 * gib, 0, 5 * gib}, // an 8 GB card keeps 3 GiB for the rest
+		{"balanced", 20 * gib, 24 * gib, 0, 20 * gib},
 		{"low", 3 * gib, 8 * gib, 0, 3 * gib},
 		{"low", 0, 8 * gib, 0, 2 * gib},
-		{"balanced", 0, 24 * gib, 0, 18 * gib},
-		{"fast", 0, 6 * gib, 0, 1 * gib},
+		{"balanced", 0, 24 * gib, 0, 21 * gib},
+		{"fast", 0, 3 * gib, 0, gib / 2},
 	} {
 		a, w := memoryPlan(c.mode, c.budget, c.card)
 		if a != c.alloc || w != c.weight {
