@@ -281,6 +281,12 @@ func ChoosePreset(d Device, hostRAMBytes int64) Preset {
 	}
 	p.Reason = fmt.Sprintf("%s and the other %.1f GiB %s, which needs about %s of RAM%s",
 		lead, model-budget, how, gibs(p.HostRAMNeededBytes), unknown)
+	if keep := float64(total-WorkingMarginBytes) / gib; keep < budget {
+		// The engine never lets the weights take the margin (the command
+		// line's memoryPlan): say what it will really keep.
+		p.Reason += fmt.Sprintf("; the engine itself holds only %.1f GiB of weights on the card and streams the rest too, so that %s of its %s stay free for the work itself",
+			math.Max(keep, 0.5), gibs(WorkingMarginBytes), gibs(total))
+	}
 	return finish(p)
 }
 
