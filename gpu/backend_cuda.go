@@ -314,24 +314,9 @@ func (b *CUDA) FromFloat32(values []float32, shape ...int) tensor.Tensor {
 func (b *CUDA) Weight(dt safetensors.DType, raw []byte, shape ...int) (tensor.Tensor, error) {
 	defer b.op("Weight")()
 	n := numel(shape)
-	var bf []byte
-	switch dt {
-	case safetensors.BF16:
-		if int64(len(raw)) != 2*n {
-			return nil, fmt.Errorf("gpu: BF16 weight of shape %v has %d bytes", shape, len(raw))
-		}
-		bf = raw
-	case safetensors.F32, safetensors.F16:
-		vals, err := safetensors.DecodeFloat32(dt, raw, make([]float32, n))
-		if err != nil {
-			return nil, err
-		}
-		bf = make([]byte, 2*n)
-		for i, v := range vals {
-			binary.LittleEndian.PutUint16(bf[2*i:], safetensors.Float32ToBF16(v))
-		}
-	default:
-		return nil, fmt.Errorf("gpu: weights of dtype %s are not supported (want BF16, F16 or F32)", dt)
+	bf, err := bf16Bytes(dt, raw, shape)
+	if err != nil {
+		return nil, err
 	}
 	p, size, err := b.alloc.get(2 * n)
 	if err != nil {
@@ -340,6 +325,30 @@ func (b *CUDA) Weight(dt safetensors.DType, raw []byte, shape ...int) (tensor.Te
 	t := &dtensor{shape: append([]int(nil), shape...), buf: &buffer{ptr: p, size: size}, n: n}
 	b.upload("Weight", t.ptr(), bf)
 	return t, nil
+}
+
+// bf16Bytes returns a checkpoint tensor's bytes as bf16: BF16 as they are
+// (raw itself), F32 and F16 rounded into a new slice.
+func bf16Bytes(dt safetensors.DType, raw []byte, shape []int) ([]byte, error) {
+	n := numel(shape)
+	switch dt {
+	case safetensors.BF16:
+		if int64(len(raw)) != 2*n {
+			return nil, fmt.Errorf("gpu: BF16 weight of shape %v has %d bytes", shape, len(raw))
+		}
+		return raw, nil
+	case safetensors.F32, safetensors.F16:
+		vals, err := safetensors.DecodeFloat32(dt, raw, make([]float32, n))
+		if err != nil {
+			return nil, err
+		}
+		bf := make([]byte, 2*n)
+		for i, v := range vals {
+			binary.LittleEndian.PutUint16(bf[2*i:], safetensors.Float32ToBF16(v))
+		}
+		return bf, nil
+	}
+	return nil, fmt.Errorf("gpu: weights of dtype %s are not supported (want BF16, F16 or F32)", dt)
 }
 
 // RandomWeight implements Accelerator.

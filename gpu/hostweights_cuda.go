@@ -3,7 +3,6 @@
 package gpu
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"unsafe"
@@ -47,24 +46,9 @@ var _ tensor.Streamer = (*CUDA)(nil)
 func (b *CUDA) HostWeight(dt safetensors.DType, raw []byte, shape ...int) (tensor.Tensor, error) {
 	defer b.op("")()
 	n := numel(shape)
-	var bf []byte
-	switch dt {
-	case safetensors.BF16:
-		if int64(len(raw)) != 2*n {
-			return nil, fmt.Errorf("gpu: BF16 weight of shape %v has %d bytes", shape, len(raw))
-		}
-		bf = raw
-	case safetensors.F32, safetensors.F16:
-		vals, err := safetensors.DecodeFloat32(dt, raw, make([]float32, n))
-		if err != nil {
-			return nil, err
-		}
-		bf = make([]byte, 2*n)
-		for i, v := range vals {
-			binary.LittleEndian.PutUint16(bf[2*i:], safetensors.Float32ToBF16(v))
-		}
-	default:
-		return nil, fmt.Errorf("gpu: weights of dtype %s are not supported (want BF16, F16 or F32)", dt)
+	bf, err := bf16Bytes(dt, raw, shape)
+	if err != nil {
+		return nil, err
 	}
 	h := &hostData{bytes: bf}
 	if b.pinnedBytes+int64(len(bf)) <= b.pinnedLimit() {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -158,15 +157,7 @@ func (f *firstRun) modelChanged() {
 func (f *firstRun) refreshGPU() {
 	fetch := f.fetchGPU
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		raw, err := fetch(ctx)
-		var rep gpuReport
-		if err == nil {
-			if err = json.Unmarshal(raw, &rep); err != nil {
-				err = fmt.Errorf("the engine's GPU report is not valid JSON: %w", err)
-			}
-		}
+		rep, err := fetchGPUReport(fetch)
 		fyne.Do(func() {
 			if err != nil {
 				f.gpuState.SetText(fmt.Sprintf("The engine could not say which GPU it sees: %v", err))

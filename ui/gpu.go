@@ -165,15 +165,7 @@ func (s *gpuScreen) refresh() {
 	s.refreshBtn.Disable()
 	fetch := s.fetch
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		raw, err := fetch(ctx)
-		var rep gpuReport
-		if err == nil {
-			if err = json.Unmarshal(raw, &rep); err != nil {
-				err = fmt.Errorf("the engine's GPU report is not valid JSON: %w", err)
-			}
-		}
+		rep, err := fetchGPUReport(fetch)
 		fyne.Do(func() {
 			if gen != s.gen {
 				return
@@ -189,6 +181,21 @@ func (s *gpuScreen) refresh() {
 			s.refreshBtn.Enable()
 		})
 	}()
+}
+
+// fetchGPUReport asks the engine for its GPU report and decodes it (off
+// the UI goroutine; 30 s at most).
+func fetchGPUReport(fetch func(context.Context) (json.RawMessage, error)) (gpuReport, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw, err := fetch(ctx)
+	var rep gpuReport
+	if err == nil {
+		if err = json.Unmarshal(raw, &rep); err != nil {
+			err = fmt.Errorf("the engine's GPU report is not valid JSON: %w", err)
+		}
+	}
+	return rep, err
 }
 
 // gib formats bytes as GiB.

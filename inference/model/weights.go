@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sensenova/studio/inference/checkpoint"
+	"github.com/sensenova/studio/inference/safetensors"
 	"github.com/sensenova/studio/inference/tensor"
 )
 
@@ -50,6 +51,11 @@ func (s CheckpointSource) Size(name string) (int64, bool) {
 // LoadHost implements HostLoader: the checkpoint's bytes go to host memory
 // without a trip through the device.
 func (s CheckpointSource) LoadHost(b tensor.Streamer, name string) (tensor.Tensor, error) {
+	return s.make(name, b.HostWeight)
+}
+
+// make hands the named tensor's bytes to a backend's weight maker.
+func (s CheckpointSource) make(name string, weight func(safetensors.DType, []byte, ...int) (tensor.Tensor, error)) (tensor.Tensor, error) {
 	ct, err := s.Checkpoint.Tensor(name)
 	if err != nil {
 		return nil, err
@@ -58,7 +64,7 @@ func (s CheckpointSource) LoadHost(b tensor.Streamer, name string) (tensor.Tenso
 	for i, d := range ct.Shape {
 		shape[i] = int(d)
 	}
-	w, err := b.HostWeight(ct.DType, ct.Data, shape...)
+	w, err := weight(ct.DType, ct.Data, shape...)
 	if err != nil {
 		return nil, fmt.Errorf("model: weight %q: %w", name, err)
 	}
@@ -78,19 +84,7 @@ type HostLoader interface {
 
 // Load implements Source: the backend receives the checkpoint's raw bytes.
 func (s CheckpointSource) Load(b tensor.Backend, name string) (tensor.Tensor, error) {
-	ct, err := s.Checkpoint.Tensor(name)
-	if err != nil {
-		return nil, err
-	}
-	shape := make([]int, len(ct.Shape))
-	for i, d := range ct.Shape {
-		shape[i] = int(d)
-	}
-	w, err := b.Weight(ct.DType, ct.Data, shape...)
-	if err != nil {
-		return nil, fmt.Errorf("model: weight %q: %w", name, err)
-	}
-	return w, nil
+	return s.make(name, b.Weight)
 }
 
 // weightLoader fills tagged tensor.Tensor fields from a source, reporting

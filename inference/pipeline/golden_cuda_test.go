@@ -310,6 +310,23 @@ func checkCUDAImage(t *testing.T, what string, got, want []float32, fp32Dist flo
 	t.Logf("%s: relative error %.3g%s", what, err, note)
 }
 
+// picture returns a function that runs picture case c (t2i, t2i_think or
+// edit) on an engine from the bf16 reference's noise.
+func (g cudaGolden) picture(t *testing.T, cpuRefs goldenRun, c golden.Case, key string) func(e *Engine) (*Result, error) {
+	t.Helper()
+	settings := settingsOf(c, g.ref(t, key+".noise"))
+	if c.Kind == "edit" {
+		var pics []Picture
+		for k := range c.InputPNGs {
+			pics = append(pics, Picture{Image: cpuRefs.pixels(t, fmt.Sprintf("%s.input%d_pixels_u8", key, k+1)), Resized: true})
+		}
+		req := EditRequest{Prompt: c.Prompt, Pictures: pics, ImageSettings: settings}
+		return func(e *Engine) (*Result, error) { return e.Edit(context.Background(), req, nil) }
+	}
+	req := TextToImageRequest{Prompt: c.Prompt, Think: c.Kind == "t2i_think", ImageSettings: settings}
+	return func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
+}
+
 // TestGoldenCUDAKernelNoiseFloor measures how far two correct bf16 GEMMs
 // move the final pictures: every text-to-image (without reasoning) and
 // editing case runs on cuBLAS and on the engine's own GEMM kernels
@@ -343,22 +360,7 @@ func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
 				if c.Kind != "t2i" && c.Kind != "edit" {
 					continue
 				}
-				settings := settingsOf(c, g.ref(t, key+".noise"))
-				var run func(e *Engine) (*Result, error)
-				switch c.Kind {
-				case "t2i":
-					req := TextToImageRequest{Prompt: c.Prompt, ImageSettings: settings}
-					run = func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
-				case "edit":
-					var pics []Picture
-					for k := range c.InputPNGs {
-						pics = append(pics, Picture{Image: cpuRefs.pixels(t, fmt.Sprintf("%s.input%d_pixels_u8", key, k+1)), Resized: true})
-					}
-					req := EditRequest{Prompt: c.Prompt, Pictures: pics, ImageSettings: settings}
-					run = func(e *Engine) (*Result, error) { return e.Edit(context.Background(), req, nil) }
-				default:
-					continue
-				}
+				run := g.picture(t, cpuRefs, c, key)
 				a, err := run(g.gpu)
 				if err != nil {
 					t.Fatalf("%s on cuBLAS: %v", key, err)
@@ -416,22 +418,7 @@ func TestGoldenCUDAStreamedWeights(t *testing.T) {
 				if c.Kind != "t2i" && c.Kind != "t2i_think" && c.Kind != "edit" {
 					continue
 				}
-				settings := settingsOf(c, g.ref(t, key+".noise"))
-				var run func(e *Engine) (*Result, error)
-				switch c.Kind {
-				case "t2i", "t2i_think":
-					req := TextToImageRequest{Prompt: c.Prompt, Think: c.Kind == "t2i_think", ImageSettings: settings}
-					run = func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
-				case "edit":
-					var pics []Picture
-					for k := range c.InputPNGs {
-						pics = append(pics, Picture{Image: cpuRefs.pixels(t, fmt.Sprintf("%s.input%d_pixels_u8", key, k+1)), Resized: true})
-					}
-					req := EditRequest{Prompt: c.Prompt, Pictures: pics, ImageSettings: settings}
-					run = func(e *Engine) (*Result, error) { return e.Edit(context.Background(), req, nil) }
-				default:
-					continue
-				}
+				run := g.picture(t, cpuRefs, c, key)
 				a, err := run(g.gpu)
 				if err != nil {
 					t.Fatalf("%s: %v", key, err)
