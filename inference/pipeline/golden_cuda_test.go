@@ -138,6 +138,24 @@ func checkTokens(t *testing.T, what string, got, want []int, scores [][]float32)
 		what, k, got[k], s[got[k]], want[k], s[want[k]], gap, got, want)
 }
 
+// logFloat32Gap shows, at the first token where got differs from the bf16
+// reference's want, the float32 CPU engine's scores of the two choices
+// (fed the same tokens before): how close a tie the bf16 runs broke in
+// different ways.
+func logFloat32Gap(t *testing.T, what string, got, want []int, cpuScores [][]float32) {
+	t.Helper()
+	k := 0
+	for k < len(got) && k < len(want) && got[k] == want[k] {
+		k++
+	}
+	if k >= len(got) || k >= len(want) || k >= len(cpuScores) {
+		return
+	}
+	s := cpuScores[k]
+	t.Logf("%s: at token %d the float32 engine scores %d at %.6g and the bf16 reference's %d at %.6g (gap %.3g, %.2g%% of the score)",
+		what, k, got[k], s[got[k]], want[k], s[want[k]], s[got[k]]-s[want[k]], 100*float64(abs32(s[got[k]]-s[want[k]])/max(abs32(s[got[k]]), 1e-9)))
+}
+
 func TestGoldenCUDATextToImage(t *testing.T) {
 	for _, folder := range []string{"mlphead", "pixelhead"} {
 		t.Run(folder, func(t *testing.T) {
@@ -155,11 +173,12 @@ func TestGoldenCUDATextToImage(t *testing.T) {
 				g.gpu.observeScores, g.gpu.observeVelocity = nil, nil
 				cpu0 := captureStep0(g.cpu)
 				cpuReq := req
+				cpuScores := recordScores(g.cpu)
 				if req.Think {
 					g.cpu.forceThink = c.ThinkIDs
 				}
 				cpu, err := g.cpu.TextToImage(context.Background(), cpuReq, nil)
-				g.cpu.observeVelocity, g.cpu.forceThink = nil, nil
+				g.cpu.observeVelocity, g.cpu.forceThink, g.cpu.observeScores = nil, nil, nil
 				if err != nil {
 					t.Fatalf("%s on the CPU: %v", key, err)
 				}
@@ -175,6 +194,7 @@ func TestGoldenCUDATextToImage(t *testing.T) {
 				}
 				if req.Think {
 					checkTokens(t, key+" think", res.ThinkIDs, c.ThinkIDs, *scores)
+					logFloat32Gap(t, key+" think", res.ThinkIDs, c.ThinkIDs, *cpuScores)
 					if !slices.Equal(res.ThinkIDs, c.ThinkIDs) {
 						// Draw from the reference's reasoning to test the rest.
 						g.gpu.forceThink = c.ThinkIDs
