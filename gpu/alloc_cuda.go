@@ -3,16 +3,11 @@
 package gpu
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
 	"gorgonia.org/cu"
 )
-
-// ErrOutOfMemory is wrapped by the error of an allocation that would pass
-// the memory budget or that the device cannot satisfy.
-var ErrOutOfMemory = errors.New("out of GPU memory")
 
 // allocator hands out device memory from size-class free lists (a caching
 // allocator: cuMemAlloc is slow and synchronising, and the same shapes come

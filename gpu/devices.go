@@ -2,6 +2,10 @@ package gpu
 
 import "errors"
 
+// ErrOutOfMemory is wrapped by the error of an allocation that would pass
+// the memory budget or that the device cannot satisfy.
+var ErrOutOfMemory = errors.New("out of GPU memory")
+
 // ErrNoCUDA is returned by a binary built without the cuda tag.
 var ErrNoCUDA = errors.New("this build has no CUDA support (rebuild the engine with -tags cuda)")
 

@@ -167,3 +167,12 @@ func placementNote(e *pipeline.Engine, b tensor.Backend) string {
 	}
 	return note
 }
+
+// explainLoadError adds to a model load that ran out of GPU memory with
+// every weight on the card what would make it fit.
+func explainLoadError(err error, vramMode string) error {
+	if err == nil || !errors.Is(err, gpu.ErrOutOfMemory) || (vramMode != "" && vramMode != "full") {
+		return err
+	}
+	return fmt.Errorf("%w; the model does not fit on this card with every weight on it: --vram_mode balanced --max_memory 0=<GiB> keeps that much of it on the card and streams the rest from host memory (`sensenova gpu` suggests a budget)", err)
+}

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/sensenova/studio/gpu"
 	"github.com/sensenova/studio/inference/checkpoint"
 )
 
@@ -91,5 +94,19 @@ func TestMemoryPlan(t *testing.T) {
 			t.Errorf("memoryPlan(%s, %d GiB, card %d GiB) = allocator %d, weights %d; want %d, %d",
 				c.mode, c.budget/gib, c.card/gib, a, w, c.alloc, c.weight)
 		}
+	}
+}
+
+func TestExplainLoadError(t *testing.T) {
+	oom := fmt.Errorf("model: weight %q: %w", "w", gpu.ErrOutOfMemory)
+	if err := explainLoadError(oom, "full"); !errors.Is(err, gpu.ErrOutOfMemory) || !strings.Contains(err.Error(), "--vram_mode balanced") {
+		t.Errorf("full mode out of memory: %v", err)
+	}
+	if err := explainLoadError(oom, "balanced"); err != oom {
+		t.Errorf("balanced mode: %v, want the error as it is", err)
+	}
+	other := errors.New("bad shard")
+	if err := explainLoadError(other, "full"); err != other {
+		t.Errorf("another error: %v", err)
 	}
 }

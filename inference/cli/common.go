@@ -257,7 +257,7 @@ func (run *engineRun) load(ctx context.Context, s Streams) error {
 	weights := weightBudget(run.b, run.rt.vramMode, gpuBudget(run.rt.device, run.rt.maxMemory))
 	e, err := pipeline.OpenWith(run.rt.modelPath, run.b, pipeline.OpenOptions{Progress: loadProgress(s), DeviceBytes: weights})
 	if err != nil {
-		return err
+		return explainLoadError(err, run.rt.vramMode)
 	}
 	run.e = e
 	if note := placementNote(e, run.b); note != "" {

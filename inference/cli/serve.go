@@ -307,7 +307,7 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	e, err := pipeline.OpenWith(dir, b, pipeline.OpenOptions{DeviceBytes: weightBudget(b, req.VRAMMode, budget)})
 	if err != nil {
 		closeBackend(b)
-		return err
+		return explainLoadError(err, req.VRAMMode)
 	}
 	if note := placementNote(e, b); note != "" {
 		fmt.Fprintln(srv.log, note)
