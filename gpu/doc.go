@@ -9,11 +9,17 @@
 //     device times with CUDA events (the benchmark's breakdown);
 //   - alloc_cuda.go: a caching device allocator with a byte budget and the
 //     peak figures --profile prints;
-//   - cublas_cuda.go: cuBLAS found and loaded at run time (dlopen), GEMMs in
-//     bf16 with fp32 accumulation;
-//   - kernels/: the CUDA C of every other op (norms, RoPE, flash attention on
-//     the tensor cores, elementwise, layouts) and the PTX `make kernels`
-//     generates from it, embedded and JIT-compiled by the driver.
+//   - cublas_cuda.go: cuBLAS found and loaded at run time (dl_unix_cuda.go:
+//     dlopen; dl_windows_cuda.go: LoadLibraryEx), GEMMs in bf16 with fp32
+//     accumulation; gemm_cuda.go: the GEMM in use, cuBLAS or, where there is
+//     none, the engine's own tensor-core kernels (funcattr_cuda.go lets them
+//     use more than 48 KB of shared memory);
+//   - hostweights_cuda.go: layer streaming (tensor.Streamer): weights kept in
+//     host memory, copied in for each op that reads them, the next ones
+//     prefetched on a second stream;
+//   - kernels/: the CUDA C of every other op (GEMM, norms, RoPE, flash
+//     attention on the tensor cores, elementwise, layouts) and the PTX `make
+//     kernels` generates from it, embedded and JIT-compiled by the driver.
 //
 // Code that links CUDA (gorgonia.org/cu, whose package init exits the
 // process when no device is present) lives only in files with the `cuda`
