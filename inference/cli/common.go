@@ -235,6 +235,9 @@ func prepareEngine(r *runtimeFlags, set map[string]bool, s Streams) (*engineRun,
 	if note := r.cpuNote(set); note != "" && name == "cpu" {
 		fmt.Fprintln(s.Err, note)
 	}
+	if a, ok := b.(gpu.Accelerator); ok && !strings.HasPrefix(a.Info().GEMM, "cuBLAS") {
+		fmt.Fprintf(s.Err, "note: matrix products run on the %s, slower than cuBLAS\n", a.Info().GEMM)
+	}
 	run := &engineRun{rt: r, b: b, backend: name}
 	if r.profile {
 		run.prof = profile.New()

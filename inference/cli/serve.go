@@ -300,6 +300,9 @@ func (srv *server) load(ctx context.Context, req protocol.Request) error {
 	if err != nil {
 		return err
 	}
+	if a, ok := b.(gpu.Accelerator); ok {
+		fmt.Fprintf(srv.log, "device %s: %s; GEMM: %s\n", name, a.Info().Name, a.Info().GEMM)
+	}
 	if name == "cpu" && (req.VRAMMode != "" || req.MaxMemoryGiB != 0) {
 		fmt.Fprintf(srv.log, "note: vram_mode %q / max_memory %g GiB have no effect on the CPU backend\n", req.VRAMMode, req.MaxMemoryGiB)
 	}
