@@ -45,6 +45,7 @@ type benchFlags struct {
 	width, height, steps, repeats        int
 	cfgScale, shift                      float64
 	prefixTokens, uncondTokens, opSteps  int
+	decodeTokens                         int
 	seed                                 int64
 }
 
@@ -65,6 +66,7 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 	fs.IntVar(&f.prefixTokens, "prefix_tokens", 269, "tokens of the conditional prompt prefix (269: the t2i system prompt with a short user prompt)")
 	fs.IntVar(&f.uncondTokens, "uncond_tokens", 10, "tokens of the unconditional prompt prefix")
 	fs.IntVar(&f.opSteps, "op_steps", 5, "steps of the extra run timed per op on a GPU (0: none)")
+	fs.IntVar(&f.decodeTokens, "decode_tokens", 0, "also time greedy decoding of this many tokens after the prompt prefix (reasoning and answers; 0: none)")
 	fs.Int64Var(&f.seed, "seed", 42, "noise seed")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -72,8 +74,8 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 	switch {
 	case f.width <= 0 || f.height <= 0 || f.width%32 != 0 || f.height%32 != 0:
 		return badUsage("--width %d --height %d: want positive multiples of 32", f.width, f.height)
-	case f.steps < 1 || f.repeats < 1 || f.opSteps < 0:
-		return badUsage("--num_steps %d, --repeats %d, --op_steps %d: want at least 1, 1 and 0", f.steps, f.repeats, f.opSteps)
+	case f.steps < 1 || f.repeats < 1 || f.opSteps < 0 || f.decodeTokens < 0:
+		return badUsage("--num_steps %d, --repeats %d, --op_steps %d, --decode_tokens %d: want at least 1, 1, 0 and 0", f.steps, f.repeats, f.opSteps, f.decodeTokens)
 	case f.prefixTokens < 2 || f.uncondTokens < 2:
 		return badUsage("--prefix_tokens %d, --uncond_tokens %d: want at least 2 (a start token and <img>)", f.prefixTokens, f.uncondTokens)
 	}
@@ -157,6 +159,31 @@ func runBench(ctx context.Context, args []string, s Streams) error {
 	}
 	if err := run.prof.Write(s.Out); err != nil {
 		return err
+	}
+	if f.decodeTokens > 0 {
+		// Prefill and one token, then prefill and all of them: the
+		// difference is the decoding alone.
+		prompt := cond[:len(cond)-1]
+		decode := func(n int) (float64, error) {
+			run.sync(false)
+			start := time.Now()
+			_, err := e.DecodeTokens(ctx, prompt, n)
+			run.sync(false)
+			return time.Since(start).Seconds(), err
+		}
+		first, err := decode(1)
+		if err != nil {
+			return err
+		}
+		all, err := decode(f.decodeTokens)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "decode: %d tokens after a %d-token prompt: prefill and first token %.3f s", f.decodeTokens, len(prompt), first)
+		if f.decodeTokens > 1 && all > first {
+			fmt.Fprintf(s.Out, ", then %.2f ms/token, %.1f tokens/s", 1000*(all-first)/float64(f.decodeTokens-1), float64(f.decodeTokens-1)/(all-first))
+		}
+		fmt.Fprintln(s.Out)
 	}
 	if a, ok := b.(gpu.Accelerator); ok && f.opSteps > 0 {
 		a.TimeOps(true)

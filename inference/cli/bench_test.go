@@ -16,7 +16,7 @@ import (
 func TestBenchOnTheCPU(t *testing.T) {
 	dir := goldenPath(t, "mlphead")
 	code, out, errOut := run(t, "", "bench", "--config", dir, "--tokenizer", dir, "--device", "cpu",
-		"--width", "128", "--height", "96", "--num_steps", "2", "--repeats", "2", "--prefix_tokens", "40")
+		"--width", "128", "--height", "96", "--num_steps", "2", "--repeats", "2", "--prefix_tokens", "40", "--decode_tokens", "6")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -34,6 +34,9 @@ func TestBenchOnTheCPU(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^run [12]: [0-9.]+ s, [0-9.]+ ms/step, [0-9.e+-]+ TFLOP/s, peak RSS`).FindAllString(out, -1)); n != 2 {
 		t.Errorf("%d run lines, want 2:\n%s", n, out)
 	}
+	if !regexp.MustCompile(`(?m)^decode: 6 tokens after a 39-token prompt: prefill and first token [0-9.]+ s, then [0-9.]+ ms/token, [0-9.]+ tokens/s$`).MatchString(out) {
+		t.Errorf("no decode line:\n%s", out)
+	}
 }
 
 func TestBenchRejectsBadInput(t *testing.T) {
@@ -43,6 +46,8 @@ func TestBenchRejectsBadInput(t *testing.T) {
 		{"--prefix_tokens", "1"},
 		{"--config", "no-such-model"},
 		{"--max_memory", "0=lots"},
+		{"--decode_tokens", "-1"},
+		{"--vram_mode", "half"},
 	} {
 		code, _, errOut := run(t, "", append([]string{"bench", "--device", "cpu"}, args...)...)
 		if code != 2 || !strings.Contains(errOut, strings.TrimPrefix(args[0], "--")) {

@@ -222,3 +222,29 @@ func isPythonSpace(r rune) bool {
 	}
 	return r >= 0x2000 && r <= 0x200a
 }
+
+// DecodeTokens prefills ids (a tokenized prompt without pictures) and then
+// decodes n tokens greedily, each fed back, ignoring every stop token: the
+// understanding expert's token-by-token path as reasoning and answers use
+// it, for the benchmark. It returns the decoded ids.
+func (e *Engine) DecodeTokens(ctx context.Context, ids []int, n int) (_ []int, err error) {
+	defer recoverDeviceFailure(&err)
+	br, err := e.prefillIDs(ctx, e.IDs, ids, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	defer br.cache.Free()
+	out := make([]int, 0, n)
+	logits := br.logits
+	for len(out) < n {
+		next := argmax(logits)
+		out = append(out, next)
+		if len(out) == n {
+			break
+		}
+		if logits, err = e.feed(ctx, br, next); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
