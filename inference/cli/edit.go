@@ -408,16 +408,10 @@ func (f *editFlags) samples(s Streams) ([]editSample, error) {
 				return nil, l.errorf("input picture: %v", err)
 			}
 		}
-		if l.has("width") && l.has("height") {
-			w, err := l.pyInt("width")
-			if err != nil {
-				return nil, err
-			}
-			h, err := l.pyInt("height")
-			if err != nil {
-				return nil, err
-			}
-			sm.width, sm.height = int(w), int(h)
+		if w, h, ok, err := l.size(); err != nil {
+			return nil, err
+		} else if ok {
+			sm.width, sm.height = w, h
 			if err := checkSize("width", "height", sm.width, sm.height); err != nil {
 				return nil, l.errorf("%v", err)
 			}

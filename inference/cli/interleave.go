@@ -372,18 +372,16 @@ func (f *interleaveFlags) samples(s Streams) ([]interleaveSample, error) {
 				return nil, l.errorf("input image not found: %s", sm.paths[j])
 			}
 		}
-		if len(sm.paths) == 0 && l.has("width") && l.has("height") {
-			w, err := l.pyInt("width")
+		if len(sm.paths) == 0 { // with input pictures the size comes from them
+			w, h, ok, err := l.size()
 			if err != nil {
 				return nil, err
 			}
-			h, err := l.pyInt("height")
-			if err != nil {
-				return nil, err
-			}
-			sm.w, sm.h = int(w), int(h)
-			if err := checkSize("width", "height", sm.w, sm.h); err != nil {
-				return nil, l.errorf("%v", err)
+			if ok {
+				sm.w, sm.h = w, h
+				if err := checkSize("width", "height", sm.w, sm.h); err != nil {
+					return nil, l.errorf("%v", err)
+				}
 			}
 		}
 		if l.has("think_mode") {

@@ -113,6 +113,23 @@ func (s jsonlSample) pyInt(key string) (int64, error) {
 	return 0, s.errorf("%q must be an integer, got %s", key, clip(string(raw), 40))
 }
 
+// size reads the "width" and "height" keys as Python's int() does; ok is
+// false (and w, h 0) unless both are present.
+func (s jsonlSample) size() (w, h int, ok bool, err error) {
+	if !s.has("width") || !s.has("height") {
+		return 0, 0, false, nil
+	}
+	wv, err := s.pyInt("width")
+	if err != nil {
+		return 0, 0, false, err
+	}
+	hv, err := s.pyInt("height")
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return int(wv), int(hv), true, nil
+}
+
 // truthy is Python's bool() of a JSON value: false for null, false, 0, "",
 // [] and {}; true for everything else (the string "false" included).
 func (s jsonlSample) truthy(key string) bool {

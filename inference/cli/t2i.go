@@ -217,16 +217,10 @@ func (f *t2iFlags) samples() ([]t2iSample, error) {
 		if sm.prompt, err = l.str("prompt"); err != nil {
 			return nil, err
 		}
-		if l.has("width") && l.has("height") {
-			w, err := l.pyInt("width")
-			if err != nil {
-				return nil, err
-			}
-			h, err := l.pyInt("height")
-			if err != nil {
-				return nil, err
-			}
-			sm.w, sm.h = int(w), int(h)
+		if w, h, ok, err := l.size(); err != nil {
+			return nil, err
+		} else if ok {
+			sm.w, sm.h = w, h
 		}
 		if err := checkSize("width", "height", sm.w, sm.h); err != nil {
 			return nil, l.errorf("%v", err)
