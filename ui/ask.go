@@ -109,14 +109,8 @@ func newAskScreen(e *env) *askScreen {
 	)
 	options := widget.NewAccordion(widget.NewAccordionItem("Sampling", container.NewVBox(s.sample, sampling)))
 
-	s.note = widget.NewLabel("")
-	s.note.Wrapping = fyne.TextWrapWord
-	s.note.Importance = widget.LowImportance
-	s.note.Hide()
-	s.message = widget.NewLabel("")
-	s.message.Wrapping = fyne.TextWrapWord
-	s.message.Importance = widget.DangerImportance
-	s.message.Hide()
+	s.note = hiddenMessage(widget.LowImportance)
+	s.message = hiddenMessage(widget.DangerImportance)
 
 	s.ask = widget.NewButtonWithIcon("Ask", theme.MailSendIcon(), s.Start)
 	s.ask.Importance = widget.HighImportance
@@ -383,17 +377,27 @@ func (s *askScreen) callbacks(run int) app.Callbacks {
 				s.entry = &entry // last: tests wait for it
 			})
 		},
-		Failed: func(code, message string) {
-			fyne.Do(func() {
-				if code == protocol.CodeCancelled {
-					s.finish(run, "cancelled; the answer so far is kept above but not saved")
-					return
-				}
-				if s.finish(run, "failed: "+message) {
-					dialog.ShowError(fmt.Errorf("the question could not be answered: %s", message), s.e.win)
-				}
-			})
-		},
+		Failed: streamFailed(s.e.win, func(msg string) bool { return s.finish(run, msg) },
+			"cancelled; the answer so far is kept above but not saved", "the question could not be answered"),
+	}
+}
+
+// streamFailed is the Failed callback of a run whose text streams into
+// the screen (Ask, Storyboard): finish ends the run with a status line and
+// reports whether it was the current one; a cancelled run keeps its text
+// and says cancelled, a failed one also shows the engine's message,
+// prefixed by what, in a dialog.
+func streamFailed(win fyne.Window, finish func(status string) bool, cancelled, what string) func(code, message string) {
+	return func(code, message string) {
+		fyne.Do(func() {
+			if code == protocol.CodeCancelled {
+				finish(cancelled)
+				return
+			}
+			if finish("failed: " + message) {
+				dialog.ShowError(fmt.Errorf("%s: %s", what, message), win)
+			}
+		})
 	}
 }
 

@@ -197,14 +197,8 @@ func newCreateScreen(e *env, think bool) *createScreen {
 	dice := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() {
 		s.seed.SetText(strconv.FormatInt(newSeed(), 10))
 	})
-	s.note = widget.NewLabel("")
-	s.note.Wrapping = fyne.TextWrapWord
-	s.note.Importance = widget.LowImportance
-	s.note.Hide()
-	s.problem = widget.NewLabel("")
-	s.problem.Wrapping = fyne.TextWrapWord
-	s.problem.Importance = widget.DangerImportance
-	s.problem.Hide()
+	s.note = hiddenMessage(widget.LowImportance)
+	s.problem = hiddenMessage(widget.DangerImportance)
 
 	s.generate = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), s.Start)
 	s.generate.Importance = widget.HighImportance

@@ -171,10 +171,7 @@ func (s *editScreen) setShown(l *widget.Label, text string, shown bool) {
 func (s *editScreen) build() {
 	// Pictures.
 	s.list = container.NewVBox()
-	s.picsMsg = widget.NewLabel("")
-	s.picsMsg.Wrapping = fyne.TextWrapWord
-	s.picsMsg.Importance = widget.WarningImportance
-	s.picsMsg.Hide()
+	s.picsMsg = hiddenMessage(widget.WarningImportance)
 	s.addBtn = widget.NewButtonWithIcon("Add pictures…", theme.ContentAddIcon(), s.choose)
 	s.pasteBtn = widget.NewButtonWithIcon("Paste path", theme.ContentPasteIcon(), s.paste)
 	picsHint := editHint("Drop pictures on the window, add them, or copy a picture file's path and press Paste path.")
@@ -224,10 +221,7 @@ func (s *editScreen) build() {
 	})
 	s.seed.Disable()
 	s.seedNote = editHint("")
-	s.seedWarn = widget.NewLabel("")
-	s.seedWarn.Wrapping = fyne.TextWrapWord
-	s.seedWarn.Importance = widget.WarningImportance
-	s.seedWarn.Hide()
+	s.seedWarn = hiddenMessage(widget.WarningImportance)
 	s.updateSeedNote()
 
 	s.demoNote = editHint("")
@@ -236,10 +230,7 @@ func (s *editScreen) build() {
 	s.generate.Importance = widget.HighImportance
 	s.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), s.Cancel)
 	s.cancel.Disable()
-	s.errLabel = widget.NewLabel("")
-	s.errLabel.Wrapping = fyne.TextWrapWord
-	s.errLabel.Importance = widget.DangerImportance
-	s.errLabel.Hide()
+	s.errLabel = hiddenMessage(widget.DangerImportance)
 	s.progress = newTaskProgress()
 
 	form := container.New(layout.NewFormLayout(),

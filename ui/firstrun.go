@@ -71,9 +71,7 @@ func newFirstRun(e *env, finish func()) *firstRun {
 
 	f.gpuState = widget.NewLabel("Asking the engine which GPU it sees…")
 	f.gpuState.Wrapping = fyne.TextWrapWord
-	f.preset = widget.NewLabel("")
-	f.preset.Wrapping = fyne.TextWrapWord
-	f.preset.Hide()
+	f.preset = hiddenMessage(widget.MediumImportance)
 
 	var labels []string
 	for i, m := range f.models {
@@ -100,9 +98,7 @@ func newFirstRun(e *env, finish func()) *firstRun {
 	f.bar.Hide()
 	f.progress = widget.NewLabel("")
 	f.progress.Hide()
-	f.message = widget.NewLabel("")
-	f.message.Wrapping = fyne.TextWrapWord
-	f.message.Hide()
+	f.message = hiddenMessage(widget.MediumImportance)
 
 	form := widget.NewForm(
 		widget.NewFormItem("Model", f.model),

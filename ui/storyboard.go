@@ -153,14 +153,8 @@ func newStoryboardScreen(e *env) *storyboardScreen {
 		sbOpenPicture(s.e.win, s.addInput)
 	})
 
-	s.note = widget.NewLabel("")
-	s.note.Wrapping = fyne.TextWrapWord
-	s.note.Importance = widget.LowImportance
-	s.note.Hide()
-	s.message = widget.NewLabel("")
-	s.message.Wrapping = fyne.TextWrapWord
-	s.message.Importance = widget.DangerImportance
-	s.message.Hide()
+	s.note = hiddenMessage(widget.LowImportance)
+	s.message = hiddenMessage(widget.DangerImportance)
 
 	s.generate = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), s.Start)
 	s.generate.Importance = widget.HighImportance
@@ -540,17 +534,8 @@ func (s *storyboardScreen) callbacks(run int) app.Callbacks {
 				s.show(entry, h, images)
 			})
 		},
-		Failed: func(code, message string) {
-			fyne.Do(func() {
-				if code == protocol.CodeCancelled {
-					s.finish(run, "cancelled; the text so far is kept above but not saved")
-					return
-				}
-				if s.finish(run, "failed: "+message) {
-					dialog.ShowError(fmt.Errorf("the storyboard failed: %s", message), s.e.win)
-				}
-			})
-		},
+		Failed: streamFailed(s.e.win, func(msg string) bool { return s.finish(run, msg) },
+			"cancelled; the text so far is kept above but not saved", "the storyboard failed"),
 	}
 }
 

@@ -228,6 +228,16 @@ func (w *Window) Welcome() any {
 	return w.welcome
 }
 
+// hiddenMessage is a word-wrapped label of importance imp, hidden until a
+// screen has something to say in it (a note, a warning, an error).
+func hiddenMessage(imp widget.Importance) *widget.Label {
+	l := widget.NewLabel("")
+	l.Wrapping = fyne.TextWrapWord
+	l.Importance = imp
+	l.Hide()
+	return l
+}
+
 // current is the screen of the selected tab.
 func (w *Window) current() screen {
 	return w.screens[w.tabs.Selected().Text]
