@@ -50,6 +50,7 @@ type CUDA struct {
 	// hostBytes is the host memory held by host weights, pinned the part
 	// of it that is page-locked.
 	hostBytes, pinnedBytes int64
+	pinnedCap              int64 // pinnedLimit
 	hosts                  []*hostData
 	pf                     prefetcher
 }
@@ -88,7 +89,7 @@ func NewCUDA(index int, budget int64) (*CUDA, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &CUDA{device: d, fns: map[string]cu.Function{}, alloc: newAllocator(budget)}
+	b := &CUDA{device: d, fns: map[string]cu.Function{}, alloc: newAllocator(budget), pinnedCap: pinnedLimit()}
 	if b.dev, err = cu.GetDevice(index); err != nil {
 		return nil, err
 	}

@@ -50,16 +50,12 @@ func (b *CUDA) HostWeight(dt safetensors.DType, raw []byte, shape ...int) (tenso
 	if err != nil {
 		return nil, err
 	}
-	h := &hostData{bytes: bf}
-	if b.pinnedBytes+int64(len(bf)) <= b.pinnedLimit() {
-		if p, err := allocPinned(len(bf)); err == nil {
-			copy(p, bf)
-			h.bytes, h.pinned = p, true
-			b.pinnedBytes += int64(len(bf))
-		}
+	h := b.newHostData(int64(len(bf)))
+	if h.pinned {
+		copy(h.bytes, bf)
+	} else {
+		h.bytes = bf
 	}
-	b.hostBytes += int64(len(bf))
-	b.hosts = append(b.hosts, h)
 	return &dtensor{shape: append([]int(nil), shape...), n: n, host: h}, nil
 }
 
@@ -74,19 +70,11 @@ func (b *CUDA) ToHost(t tensor.Tensor) (tensor.Tensor, error) {
 	if d.view {
 		return nil, fmt.Errorf("gpu.ToHost: tensor %v is a view", d.shape)
 	}
-	h := &hostData{}
-	if b.pinnedBytes+2*d.n <= b.pinnedLimit() {
-		if p, err := allocPinned(int(2 * d.n)); err == nil {
-			h.bytes, h.pinned = p, true
-			b.pinnedBytes += 2 * d.n
-		}
-	}
-	if h.bytes == nil {
+	h := b.newHostData(2 * d.n)
+	if !h.pinned {
 		h.bytes = make([]byte, 2*d.n)
 	}
 	b.download("ToHost", h.bytes, d.ptr())
-	b.hostBytes += 2 * d.n
-	b.hosts = append(b.hosts, h)
 	d.buf.freed = true
 	b.alloc.put(d.buf.ptr, d.buf.size)
 	return &dtensor{shape: d.shape, n: d.n, host: h}, nil
@@ -95,9 +83,25 @@ func (b *CUDA) ToHost(t tensor.Tensor) (tensor.Tensor, error) {
 // HostBytes implements tensor.Streamer.
 func (b *CUDA) HostBytes() (held, pinned int64) { return b.hostBytes, b.pinnedBytes }
 
+// newHostData registers the host storage of a weight of size bytes:
+// page-locked memory while the cap allows and the driver grants it, else
+// no bytes yet (the caller supplies them; pinned is false).
+func (b *CUDA) newHostData(size int64) *hostData {
+	h := &hostData{}
+	if b.pinnedBytes+size <= b.pinnedCap {
+		if p, err := allocPinned(int(size)); err == nil {
+			h.bytes, h.pinned = p, true
+			b.pinnedBytes += size
+		}
+	}
+	b.hostBytes += size
+	b.hosts = append(b.hosts, h)
+	return h
+}
+
 // pinnedLimit is the most page-locked memory host weights take: half the
-// host's memory (16 GiB when it cannot be read).
-func (b *CUDA) pinnedLimit() int64 {
+// host's memory (16 GiB when it cannot be read). NewCUDA reads it once.
+func pinnedLimit() int64 {
 	if ram := HostRAMBytes(); ram > 0 {
 		return ram / 2
 	}
@@ -115,6 +119,9 @@ type hostKey struct {
 	h      *hostData
 	off, n int64
 }
+
+// bytes are the key's part of the host storage.
+func (k hostKey) bytes() []byte { return k.h.bytes[2*k.off : 2*(k.off+k.n)] }
 
 // inflight is a copy started ahead of its use.
 type inflight struct {
@@ -164,7 +171,7 @@ func (b *CUDA) materialize(op string, d *dtensor) *dtensor {
 		t.shape = append([]int(nil), d.shape...)
 	} else {
 		t = b.newTensor(op, d.shape...)
-		src := d.host.bytes[2*d.off : 2*(d.off+d.n)]
+		src := k.bytes()
 		if d.host.pinned {
 			if err := cu.MemcpyHtoDAsync(cu.DevicePtr(t.ptr()), unsafe.Pointer(&src[0]), int64(len(src)), b.stream); err != nil {
 				fail(op, err)
@@ -225,7 +232,7 @@ func (b *CUDA) prefetchAfter(op string, k hostKey) {
 			return // no room to copy ahead: the op will copy when it comes
 		}
 		t := &dtensor{buf: &buffer{ptr: p, size: size}, n: nk.n}
-		src := nk.h.bytes[2*nk.off : 2*(nk.off+nk.n)]
+		src := nk.bytes()
 		if err := cu.MemcpyHtoDAsync(p, unsafe.Pointer(&src[0]), int64(len(src)), pf.stream); err != nil {
 			fail(op, err)
 		}
