@@ -221,6 +221,7 @@ type engineRun struct {
 	model       string // folder name
 	configSHA   string
 	prof        *profile.Profiler // nil without --profile
+	weightBytes int64             // weights kept on the device when streaming (memoryPlan; 0: all)
 }
 
 // prepareEngine chooses the backend and prints upstream's [attn] line (to
@@ -238,7 +239,7 @@ func prepareEngine(r *runtimeFlags, set map[string]bool, s Streams) (*engineRun,
 	if a, ok := b.(gpu.Accelerator); ok && !strings.HasPrefix(a.Info().GEMM, "cuBLAS") {
 		fmt.Fprintf(s.Err, "note: matrix products run on the %s, slower than cuBLAS\n", a.Info().GEMM)
 	}
-	run := &engineRun{rt: r, b: b, backend: name}
+	run := &engineRun{rt: r, b: b, backend: name, weightBytes: weightBudget(b, r.vramMode, budget)}
 	if r.profile {
 		run.prof = profile.New()
 		run.prof.SetConfig("vram_mode", r.vramMode)
@@ -257,8 +258,7 @@ func (run *engineRun) load(ctx context.Context, s Streams) error {
 	fmt.Fprintf(s.Err, "loading %s …\n", run.rt.modelPath)
 	run.sync(true)
 	start := time.Now()
-	weights := weightBudget(run.b, run.rt.vramMode, gpuBudget(run.rt.device, run.rt.maxMemory))
-	e, err := pipeline.OpenWith(run.rt.modelPath, run.b, pipeline.OpenOptions{Progress: loadProgress(s), DeviceBytes: weights})
+	e, err := pipeline.OpenWith(run.rt.modelPath, run.b, pipeline.OpenOptions{Progress: loadProgress(s), DeviceBytes: run.weightBytes})
 	if err != nil {
 		return explainLoadError(err, run.rt.vramMode)
 	}
