@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,6 +54,10 @@ type fakeHub struct {
 	mu       sync.Mutex
 	served   map[string]int64 // bytes of file bodies written, by file
 	requests []fakeRequest
+	// run is the current "process": resetCounters starts a new one, and
+	// requests stamped with an earlier run (sent before the reset, served
+	// after it) are answered but neither logged nor counted.
+	run atomic.Int64
 
 	// Hooks, set before the download starts.
 	// corrupt serves these bytes instead of a file's (same length).
@@ -128,9 +133,12 @@ func (h *fakeHub) file(name string) (fakeFile, bool) {
 	return fakeFile{}, false
 }
 
-func (h *fakeHub) log(r fakeRequest) {
+func (h *fakeHub) log(r *http.Request, fr fakeRequest) {
+	if h.stale(r) {
+		return
+	}
 	h.mu.Lock()
-	h.requests = append(h.requests, r)
+	h.requests = append(h.requests, fr)
 	h.mu.Unlock()
 }
 
@@ -160,8 +168,32 @@ func (h *fakeHub) requestsFor(server, file string) []fakeRequest {
 	return out
 }
 
+// runHeader carries the fake hub's run a request was sent in.
+const runHeader = "X-Fake-Hub-Run"
+
+// stale reports whether r was sent before the last resetCounters: a
+// cancelled download does not wait for the server, so its last requests
+// can reach the handlers after the reset.
+func (h *fakeHub) stale(r *http.Request) bool {
+	v := r.Header.Get(runHeader)
+	return v != "" && v != strconv.FormatInt(h.run.Load(), 10)
+}
+
+// runStamp stamps each request with the hub's current run.
+type runStamp struct {
+	h    *fakeHub
+	next http.RoundTripper
+}
+
+func (s runStamp) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(runHeader, strconv.FormatInt(s.h.run.Load(), 10))
+	return s.next.RoundTrip(r)
+}
+
 // resetCounters forgets the requests and bytes served (a "new process").
 func (h *fakeHub) resetCounters() {
+	h.run.Add(1)
 	h.mu.Lock()
 	h.served = map[string]int64{}
 	h.requests = nil
@@ -188,7 +220,7 @@ func (h *fakeHub) listing() map[string]any {
 func (h *fakeHub) serveAPI(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/models/"); ok {
-		h.log(fakeRequest{server: "api", auth: auth, start: -1})
+		h.log(r, fakeRequest{server: "api", auth: auth, start: -1})
 		repo, rev, ok := strings.Cut(rest, "/revision/")
 		switch {
 		case !ok || repo != h.repo:
@@ -215,7 +247,7 @@ func (h *fakeHub) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	rev, name, _ := strings.Cut(rest, "/")
 	f, found := h.file(name)
-	h.log(fakeRequest{server: "resolve", file: name, rng: r.Header.Get("Range"), auth: auth, start: rangeStart(r)})
+	h.log(r, fakeRequest{server: "resolve", file: name, rng: r.Header.Get("Range"), auth: auth, start: rangeStart(r)})
 	if rev != h.commit || !found || h.missing[name] {
 		w.Header().Set("X-Error-Code", "EntryNotFound")
 		http.Error(w, "Entry not found", http.StatusNotFound)
@@ -233,7 +265,7 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	sha, _ := strings.CutPrefix(r.URL.Path, "/blobs/")
 	for _, f := range h.files {
 		if f.lfs && sha256Hex(f.data) == sha {
-			h.log(fakeRequest{server: "cdn", file: f.name, rng: r.Header.Get("Range"), auth: r.Header.Get("Authorization"), start: rangeStart(r)})
+			h.log(r, fakeRequest{server: "cdn", file: f.name, rng: r.Header.Get("Range"), auth: r.Header.Get("Authorization"), start: rangeStart(r)})
 			h.serveRange(w, r, f)
 			return
 		}
@@ -308,9 +340,11 @@ func (h *fakeHub) serveRange(w http.ResponseWriter, r *http.Request, f fakeFile)
 	}
 	h.mu.Unlock()
 	n, _ := w.Write(body)
-	h.mu.Lock()
-	h.served[f.name] += int64(n)
-	h.mu.Unlock()
+	if !h.stale(r) {
+		h.mu.Lock()
+		h.served[f.name] += int64(n)
+		h.mu.Unlock()
+	}
 	if doCut {
 		// Send what was written, then drop the connection mid-body.
 		rc := http.NewResponseController(w)
@@ -328,7 +362,7 @@ func newTestDownloader(t *testing.T, h *fakeHub, cfg Config) *Downloader {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = h.api.URL
 	}
-	c, err := NewClient(cfg, nil)
+	c, err := NewClient(cfg, &http.Client{Transport: runStamp{h: h, next: downloadTransport()}})
 	if err != nil {
 		t.Fatal(err)
 	}
