@@ -8,11 +8,13 @@ import (
 	"os"
 )
 
-// gemmer computes, row-major, y [M, N] = x [M, K] · w [N, K]ᵀ (+ y when
-// accumulate) in bf16 with fp32 accumulation, rounding once: cuBLAS when it
-// can be loaded, else the engine's own kernels (gpu/kernels/gemm.cu).
+// gemmer computes, row-major, y [M, N] = x [M, K] · w [N, K]ᵀ + bias (a
+// bf16 row of N values added to every row; none when bias is 0) in bf16
+// with fp32 accumulation, the sum rounded to bf16 once as torch's Linear
+// does (its bias is added in the cuBLASLt epilogue): cuBLAS when it can be
+// loaded, else the engine's own kernels (gpu/kernels/gemm.cu).
 type gemmer interface {
-	gemm(y, x, w uintptr, M, N, K int, accumulate bool) error
+	gemm(y, x, w uintptr, M, N, K int, bias uintptr) error
 	describe() string
 	close()
 }
@@ -29,6 +31,7 @@ func openGEMM(b *CUDA) (gemmer, error) {
 	case "", "auto", "cublas":
 		blas, err := loadCUBLAS(rawStream(b.stream))
 		if err == nil {
+			blas.b = b
 			return blas, nil
 		}
 		if mode == "cublas" || !errors.Is(err, ErrNoCUBLAS) {
@@ -59,9 +62,12 @@ func newKernelGEMM(b *CUDA, why string) (*kernelGEMM, error) {
 	return &kernelGEMM{b: b, why: why}, nil
 }
 
-func (g *kernelGEMM) gemm(y, x, w uintptr, M, N, K int, accumulate bool) error {
+// gemm prefills y with the bias and lets the kernel add its product to it:
+// one rounding.
+func (g *kernelGEMM) gemm(y, x, w uintptr, M, N, K int, bias uintptr) error {
 	acc := int64(0)
-	if accumulate {
+	if bias != 0 {
+		g.b.launch1D("repeatrow", int64(M)*int64(N), argPtr(y), argPtr(bias), argInt(int64(M)), argInt(int64(N)))
 		acc = 1
 	}
 	args := []arg{argPtr(y), argPtr(x), argPtr(w), argInt(int64(M)), argInt(int64(N)), argInt(int64(K)), argInt(acc)}

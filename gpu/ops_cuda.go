@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/sensenova/studio/inference/tensor"
+	"gorgonia.org/cu"
 )
 
 // The ops of tensor.Backend. Each checks its shapes (a mismatch is a
@@ -82,17 +83,18 @@ func (b *CUDA) Linear(x, w, bias tensor.Tensor) tensor.Tensor {
 		panic(fmt.Sprintf("gpu.Linear: x %v and w %v: want x [M,K] and w [N,K]", xt.shape, wt.shape))
 	}
 	m, k, n := xt.shape[0], xt.shape[1], wt.shape[0]
-	out := b.newTensor("Linear", m, n)
+	var biasPtr uintptr
 	if bias != nil {
-		// The bias goes in first and the product is added to it inside the
-		// GEMM, so the sum is rounded to bf16 once, as torch's addmm does.
+		// The GEMM adds the bias to its fp32 product and rounds the sum to
+		// bf16 once, as torch's Linear does.
 		bt := b.dt("Linear", "bias", bias)
 		if len(bt.shape) != 1 || bt.shape[0] != n {
 			panic(fmt.Sprintf("gpu.Linear: bias %v does not match w %v", bt.shape, wt.shape))
 		}
-		b.launch1D("repeatrow", out.n, argPtr(out.ptr()), argPtr(bt.ptr()), argInt(int64(m)), argInt(int64(n)))
+		biasPtr = bt.ptr()
 	}
-	if err := b.blas.gemm(out.ptr(), xt.ptr(), wt.ptr(), m, n, k, bias != nil); err != nil {
+	out := b.newTensor("Linear", m, n)
+	if err := b.blas.gemm(out.ptr(), xt.ptr(), wt.ptr(), m, n, k, biasPtr); err != nil {
 		fail("Linear", err)
 	}
 	return out
@@ -108,12 +110,9 @@ func (b *CUDA) RMSNorm(x, w tensor.Tensor, eps float32) tensor.Tensor {
 	}
 	rows := xt.n / cols
 	out := b.newTensor("RMSNorm", xt.shape...)
-	threads := 256
-	if cols <= 512 {
-		threads = 64
-	}
-	b.launch("rmsnorm", [3]int{int(rows), 1, 1}, [3]int{threads, 1, 1}, 0,
-		argPtr(out.ptr()), argPtr(xt.ptr()), argPtr(wt.ptr()), argInt(cols), argF64(float64(eps)))
+	bw, vec := torchReduceWidth(cols, rows)
+	b.launchNorm("rmsnorm", rows, bw, argPtr(out.ptr()), argPtr(xt.ptr()), argPtr(wt.ptr()),
+		argInt(rows), argInt(cols), argInt(int64(bw)), boolArg(vec), argF64(float64(eps)))
 	return out
 }
 
@@ -128,10 +127,21 @@ func (b *CUDA) QKNorm(x tensor.Tensor, headDim int, wT, wHW tensor.Tensor, eps f
 	}
 	groups := xt.n / half
 	out := b.newTensor("QKNorm", xt.shape...)
-	const warps = 8
-	b.launch("qknorm", [3]int{int((groups + warps - 1) / warps), 1, 1}, [3]int{32 * warps, 1, 1}, 0,
-		argPtr(out.ptr()), argPtr(xt.ptr()), argPtr(wt.ptr()), argPtr(wh.ptr()), argInt(groups), argInt(half), argF64(float64(eps)))
+	// The reference normalises the two halves in separate calls, each over
+	// groups/2 rows: that row count sets its reduction's shape.
+	bw, vec := torchReduceWidth(half, groups/2)
+	b.launchNorm("qknorm", groups, bw, argPtr(out.ptr()), argPtr(xt.ptr()), argPtr(wt.ptr()), argPtr(wh.ptr()),
+		argInt(groups), argInt(half), argInt(int64(bw)), boolArg(vec), argF64(float64(eps)))
 	return out
+}
+
+// launchNorm runs a norm kernel over rows with bw threads per row, as many
+// rows per block as fit in 256 threads (one row of bw threads when bw is
+// larger), each thread a float of shared memory for the sums.
+func (b *CUDA) launchNorm(kernel string, rows int64, bw int, args ...arg) {
+	threads := max(256, bw)
+	perBlock := int64(threads / bw)
+	b.launch(kernel, [3]int{int((rows + perBlock - 1) / perBlock), 1, 1}, [3]int{threads, 1, 1}, threads*4, args...)
 }
 
 // SwiGLU implements tensor.Backend.
@@ -251,16 +261,65 @@ func (b *CUDA) Attention(q, k, v tensor.Tensor, nKeys, numHeads, numKVHeads int,
 		defer done()
 		limits = p
 	}
-	out := b.newTensor(op, s, numHeads*d)
 	warps := attentionWarps(d)
 	rows := 16 * warps
+	launch := func(kernel string, out *dtensor) {
+		b.launch(kernel, [3]int{(s + rows - 1) / rows, numHeads, 1}, [3]int{32 * warps, 1, 1}, 0,
+			argPtr(out.ptr()), argPtr(qt.ptr()), argPtr(kt.ptr()), argPtr(vt.ptr()), argPtr(limits),
+			argInt(int64(s)), argInt(int64(nKeys)), argInt(int64(numHeads)), argInt(int64(numKVHeads)), argF64(float64(scale)))
+	}
+	if keyLimit != nil {
+		if blas, ok := b.blas.(*cublas); ok && blas.batched != nil && eagerProductFits(s, nKeys, numHeads) {
+			return b.eagerAttention(blas, launch, vt, s, nKeys, numHeads, numKVHeads, d)
+		}
+	}
+	out := b.newTensor(op, s, numHeads*d)
 	kernel := fmt.Sprintf("attention_d%d_w%d", d, warps)
 	if keyLimit != nil {
 		kernel = "eager_" + kernel
 	}
-	b.launch(kernel, [3]int{(s + rows - 1) / rows, numHeads, 1}, [3]int{32 * warps, 1, 1}, 0,
-		argPtr(out.ptr()), argPtr(qt.ptr()), argPtr(kt.ptr()), argPtr(vt.ptr()), argPtr(limits),
-		argInt(int64(s)), argInt(int64(nKeys)), argInt(int64(numHeads)), argInt(int64(numKVHeads)), argF64(float64(scale)))
+	launch(kernel, out)
+	return out
+}
+
+// eagerProductMaxKeys and eagerProductMaxBytes bound the eager attention
+// that goes through cuBLAS: up to 2048 keys torch's softmax sums in the
+// order the kernel reproduces (its warp softmax), and the probabilities it
+// stores must stay a small transient.
+const (
+	eagerProductMaxKeys  = 2048
+	eagerProductMaxBytes = 256 << 20
+)
+
+func eagerProductFits(s, nKeys, heads int) bool {
+	return nKeys <= eagerProductMaxKeys && int64(heads)*int64(s)*int64(nKeys)*2 <= eagerProductMaxBytes
+}
+
+// eagerAttention is the understanding expert's attention computed as the
+// reference computes it: the kernel writes the rounded probabilities P
+// [heads, S, nKeys] (scores, softmax and rounding as torch's eager
+// attention), the values are repeated per query head as torch's repeat_kv
+// does, and P·V is the strided batched cuBLAS product torch's matmul
+// makes — the same kernel, so the same summation order. The result is
+// bit-identical to torch's bf16 eager attention on these inputs.
+func (b *CUDA) eagerAttention(blas *cublas, launch func(string, *dtensor), vt *dtensor, s, nKeys, heads, kvHeads, d int) tensor.Tensor {
+	const op = "Attention"
+	probs := b.newTensor(op, heads, s, nKeys)
+	defer b.Free(probs)
+	if err := cu.MemsetD16Async(cu.DevicePtr(probs.ptr()), 0, probs.n, b.stream); err != nil {
+		fail(op, err)
+	}
+	launch(fmt.Sprintf("eager_probs_d%d_w%d", d, attentionWarps(d)), probs)
+	values := b.newTensor(op, heads, nKeys, d)
+	defer b.Free(values)
+	b.launch1D("repeatkv", values.n, argPtr(values.ptr()), argPtr(vt.ptr()), argInt(int64(nKeys)), argInt(int64(heads)), argInt(int64(kvHeads)), argInt(int64(d)))
+	perHead := b.newTensor(op, heads, s, d)
+	defer b.Free(perHead)
+	if err := blas.batchedGemm(perHead.ptr(), probs.ptr(), values.ptr(), s, d, nKeys, int64(s)*int64(nKeys), int64(nKeys)*int64(d), int64(s)*int64(d), heads); err != nil {
+		fail(op, err)
+	}
+	out := b.newTensor(op, s, heads*d)
+	b.launch1D("mergeheads", out.n, argPtr(out.ptr()), argPtr(perHead.ptr()), argInt(int64(s)), argInt(int64(heads)), argInt(int64(d)))
 	return out
 }
 
@@ -417,7 +476,9 @@ func (b *CUDA) PatchesToImage(patches tensor.Tensor, c, h, w, p int, channelLast
 }
 
 // Conv3x3 implements tensor.Backend as a GEMM over an im2col buffer:
-// out [O, H·W] = w [O, C·9] · col [H·W, C·9]ᵀ, then the bias per channel.
+// out [O, H·W] = w [O, C·9] · col [H·W, C·9]ᵀ, rounded to bf16, then the
+// bias per channel added and rounded again — the reference's cuDNN
+// convolution returns a bf16 product and torch adds the bias to it after.
 func (b *CUDA) Conv3x3(x, w, bias tensor.Tensor) tensor.Tensor {
 	defer b.op("Conv3x3")()
 	xt, wt := b.dt("Conv3x3", "x", x), b.dt("Conv3x3", "w", w)
@@ -425,21 +486,22 @@ func (b *CUDA) Conv3x3(x, w, bias tensor.Tensor) tensor.Tensor {
 		panic(fmt.Sprintf("gpu.Conv3x3: x %v and w %v: want x [C,H,W] and w [O,C,3,3]", xt.shape, wt.shape))
 	}
 	c, h, wd, o := xt.shape[0], xt.shape[1], xt.shape[2], wt.shape[0]
+	var bt *dtensor
+	if bias != nil {
+		if bt = b.dt("Conv3x3", "bias", bias); bt.n != int64(o) {
+			panic(fmt.Sprintf("gpu.Conv3x3: bias %v for %d output channels", bt.shape, o))
+		}
+	}
 	col := b.newTensor("Conv3x3", h*wd, c*9)
 	defer b.Free(col)
 	b.launch1D("im2col3x3", col.n, argPtr(col.ptr()), argPtr(xt.ptr()), argInt(int64(c)), argInt(int64(h)), argInt(int64(wd)))
 	out := b.newTensor("Conv3x3", o, h, wd)
-	if bias != nil {
-		// Bias first, product added inside the GEMM: one rounding.
-		bt := b.dt("Conv3x3", "bias", bias)
-		if bt.n != int64(o) {
-			panic(fmt.Sprintf("gpu.Conv3x3: bias %v for %d output channels", bt.shape, o))
-		}
-		b.launch1D("repeatcol", out.n, argPtr(out.ptr()), argPtr(bt.ptr()), argInt(int64(o)), argInt(int64(h*wd)))
-	}
 	// Row-major out [O, HW] = wflat [O, C·9] · col [HW, C·9]ᵀ.
-	if err := b.blas.gemm(out.ptr(), wt.ptr(), col.ptr(), o, h*wd, c*9, bias != nil); err != nil {
+	if err := b.blas.gemm(out.ptr(), wt.ptr(), col.ptr(), o, h*wd, c*9, 0); err != nil {
 		fail("Conv3x3", err)
+	}
+	if bt != nil {
+		b.launch1D("addcol", out.n, argPtr(out.ptr()), argPtr(out.ptr()), argPtr(bt.ptr()), argInt(int64(o)), argInt(int64(h*wd)))
 	}
 	return out
 }

@@ -12,12 +12,15 @@
 // (row stride D+8 elements: ldmatrix rows fall on distinct banks); V's copy
 // overlaps the Q·Kᵀ product and the next K's copy overlaps P·V.
 //
-// With EAGER (the understanding expert's block-causal prefill, which the
-// reference runs with "eager" attention, MODEL.md 3.0) the kernel
-// reproduces that arithmetic instead: scores rounded to bf16 after the
-// product and again after the scaling, softmax in fp32 over the exact row
-// maximum and sum, probabilities normalised and then rounded to bf16 for
-// P·V. That needs the row statistics first, so the keys are walked twice.
+// With EAGER (the understanding expert, which the reference runs with
+// "eager" attention, MODEL.md 3.0) the kernel reproduces that arithmetic
+// instead: scores rounded to bf16 after the product and again after the
+// scaling, softmax in fp32 over the exact row maximum with the row sum
+// added in the order of torch's softmax kernel, probabilities divided by
+// the sum and rounded to bf16 for P·V. That needs the row statistics first,
+// so the keys are walked three times (maximum, sum, product). With PROBS
+// as well it stops at the probabilities and writes them out, for a P·V
+// product on cuBLAS (gpu.CUDA.eagerAttention).
 //
 // Needs D a multiple of 16, rows of q, k, v 16-byte aligned (the host checks).
 
@@ -105,7 +108,28 @@ __device__ __forceinline__ void eager_scores(float (*s)[4], long long key0, int 
     }
 }
 
-template <int D, int WARPS, bool EAGER>
+// warp_softmax_sum combines the lane sums p of one row (this thread's
+// eight lanes 8a + 2·t4 + e at p[2a + e], see the EAGER walks) in torch's
+// butterfly order for a warp of W = min(2^⌈log2 n⌉, 32) lanes: pairs at
+// distance W/2 first, then W/4, …, 1. Every thread of the quad returns the
+// row's sum.
+__device__ __forceinline__ float warp_softmax_sum(const float* p, long long n) {
+    int W = 1;
+    while (W < n && W < 32) W <<= 1;
+    float u[2];
+    for (int e = 0; e < 2; e++) {
+        if (W == 32) u[e] = (p[e] + p[4 + e]) + (p[2 + e] + p[6 + e]);
+        else if (W == 16) u[e] = p[e] + p[2 + e];
+        else u[e] = p[e];
+        if (W >= 8) u[e] += __shfl_xor_sync(0xffffffffu, u[e], 2);
+        if (W >= 4) u[e] += __shfl_xor_sync(0xffffffffu, u[e], 1);
+    }
+    const float sum = W >= 2 ? u[0] + u[1] : u[0];
+    // For W < 8 only some threads of the quad hold lanes: take t4 = 0's.
+    return __shfl_sync(0xffffffffu, sum, (threadIdx.x & 31) & ~3);
+}
+
+template <int D, int WARPS, bool EAGER, bool PROBS = false>
 __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf16* __restrict__ q,
                                                 const bf16* __restrict__ k, const bf16* __restrict__ v,
                                                 const int* __restrict__ keyLimit, long long S, long long nKeys,
@@ -155,46 +179,59 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
 
     const int tiles = (int)((maxKeys + FA_KEYS - 1) / FA_KEYS);
     if constexpr (EAGER) {
-        // First walk: the exact row maxima and sums of the eager scores.
-        load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
-        cp_async_commit();
-        for (int tile = 0; tile < tiles; tile++) {
-            const long long key0 = (long long)tile * FA_KEYS;
-            cp_async_wait<0>();
-            __syncthreads();
-            float s[FA_KEYS / 8][4];
-            tile_scores<D>(s, qf, ks, lane);
-            __syncthreads();
-            if (tile + 1 < tiles) load_tile<D, THREADS>(ks, k, ldk, kvh * D, key0 + FA_KEYS, FA_KEYS, maxKeys);
+        // Two walks before the product: the exact row maxima, then the row
+        // sums of exp(score − max) added in the order of torch's warp
+        // softmax (the kernel of torch.softmax for rows of up to 2048
+        // values): lane c of a warp of W = min(2^⌈log2 nKeys⌉, 32) lanes
+        // sums the keys c, c + W, c + 2W, … in turn from 0, then the lanes
+        // combine pairwise at distances W/2, W/4, …, 1. This thread holds
+        // keys tile·64 + j·8 + 2·t4 + e, so for W = 32 it owns the eight
+        // lanes 8·(j mod 4) + 2·t4 + e and visits each lane's keys in
+        // increasing order; for W ≤ 16 every lane has at most one key.
+        float pA[8], pB[8];
+        for (int c = 0; c < 8; c++) pA[c] = pB[c] = 0.f;
+        for (int walk = 0; walk < 2; walk++) {
+            load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
             cp_async_commit();
-            float tmA = -INFINITY, tmB = -INFINITY;
-            eager_scores(s, key0, t4, limA, limB, scale, tmA, tmB);
-            for (int off = 1; off < 4; off <<= 1) {
-                tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, off));
-                tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, off));
+            for (int tile = 0; tile < tiles; tile++) {
+                const long long key0 = (long long)tile * FA_KEYS;
+                cp_async_wait<0>();
+                __syncthreads();
+                float s[FA_KEYS / 8][4];
+                tile_scores<D>(s, qf, ks, lane);
+                __syncthreads();
+                if (tile + 1 < tiles) load_tile<D, THREADS>(ks, k, ldk, kvh * D, key0 + FA_KEYS, FA_KEYS, maxKeys);
+                cp_async_commit();
+                float tmA = -INFINITY, tmB = -INFINITY;
+                eager_scores(s, key0, t4, limA, limB, scale, tmA, tmB);
+                if (walk == 0) {
+                    mA = fmaxf(mA, tmA);
+                    mB = fmaxf(mB, tmB);
+                    continue;
+                }
+                for (int j = 0; j < FA_KEYS / 8; j++) {
+                    const int c = (j % 4) * 2;
+                    pA[c] += expf(s[j][0] - mA);
+                    pA[c + 1] += expf(s[j][1] - mA);
+                    pB[c] += expf(s[j][2] - mB);
+                    pB[c + 1] += expf(s[j][3] - mB);
+                }
             }
-            const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
-            const float baseA = nmA == -INFINITY ? 0.f : nmA, baseB = nmB == -INFINITY ? 0.f : nmB;
-            float sumA = 0.f, sumB = 0.f;
-            for (int j = 0; j < FA_KEYS / 8; j++) {
-                sumA += expf(s[j][0] - baseA) + expf(s[j][1] - baseA);
-                sumB += expf(s[j][2] - baseB) + expf(s[j][3] - baseB);
+            cp_async_wait<0>();
+            if (walk == 0) {
+                for (int off = 1; off < 4; off <<= 1) {
+                    mA = fmaxf(mA, __shfl_xor_sync(0xffffffffu, mA, off));
+                    mB = fmaxf(mB, __shfl_xor_sync(0xffffffffu, mB, off));
+                }
             }
-            lA = lA * expf(mA - baseA) + sumA;
-            lB = lB * expf(mB - baseB) + sumB;
-            mA = nmA;
-            mB = nmB;
+            __syncthreads();
         }
-        cp_async_wait<0>();
-        for (int off = 1; off < 4; off <<= 1) {
-            lA += __shfl_xor_sync(0xffffffffu, lA, off);
-            lB += __shfl_xor_sync(0xffffffffu, lB, off);
-        }
-        __syncthreads();
+        lA = warp_softmax_sum(pA, nKeys);
+        lB = warp_softmax_sum(pB, nKeys);
     }
     load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
     cp_async_commit();
-    load_tile<D, THREADS>(vs, v, ldk, kvh * D, 0, FA_KEYS, maxKeys);
+    if constexpr (!PROBS) load_tile<D, THREADS>(vs, v, ldk, kvh * D, 0, FA_KEYS, maxKeys);
     cp_async_commit();
 
     for (int tile = 0; tile < tiles; tile++) {
@@ -213,12 +250,11 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
             // Probabilities from the first walk's statistics, rounded.
             float unusedA = -INFINITY, unusedB = -INFINITY;
             eager_scores(s, key0, t4, limA, limB, scale, unusedA, unusedB);
-            const float iA = 1.f / lA, iB = 1.f / lB;
             for (int j = 0; j < FA_KEYS / 8; j++) {
-                s[j][0] = expf(s[j][0] - mA) * iA;
-                s[j][1] = expf(s[j][1] - mA) * iA;
-                s[j][2] = expf(s[j][2] - mB) * iB;
-                s[j][3] = expf(s[j][3] - mB) * iB;
+                s[j][0] = expf(s[j][0] - mA) / lA;
+                s[j][1] = expf(s[j][1] - mA) / lA;
+                s[j][2] = expf(s[j][2] - mB) / lB;
+                s[j][3] = expf(s[j][3] - mB) / lB;
             }
         } else {
         // Online softmax over this tile, in the exp2 domain.
@@ -261,6 +297,20 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
         }
         }
 
+        if constexpr (PROBS) {
+            // out is P [heads, S, nKeys]: the rounded probabilities, for a
+            // P·V product outside (zeroed beforehand past the block's keys).
+            for (int j = 0; j < FA_KEYS / 8; j++) {
+                const long long kidx = key0 + j * 8 + t4 * 2;
+                for (int e = 0; e < 2; e++) {
+                    if (kidx + e >= nKeys) continue;
+                    if (rowA < S) out[(h * S + rowA) * nKeys + kidx + e] = __float2bfloat16(s[j][e]);
+                    if (rowB < S) out[(h * S + rowB) * nKeys + kidx + e] = __float2bfloat16(s[j][2 + e]);
+                }
+            }
+            cp_async_commit();  // no V: an empty group keeps the waits' counts
+            continue;
+        }
         cp_async_wait<1>();  // this tile's V has landed
         __syncthreads();
         for (int kk = 0; kk < FA_KEYS / 16; kk++) {
@@ -282,6 +332,7 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
         cp_async_commit();
     }
     cp_async_wait<0>();
+    if constexpr (PROBS) return;
 
     float iA = 1.f, iB = 1.f;  // eager probabilities are normalised already
     if constexpr (!EAGER) {
@@ -313,9 +364,34 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
         eager_attention_d##D##_w##W(bf16* out, const bf16* q, const bf16* k, const bf16* v, const int* keyLimit,  \
                                     long long S, long long nKeys, long long heads, long long kvHeads, double scale) {  \
         flash_attention<D, W, true>(out, q, k, v, keyLimit, S, nKeys, heads, kvHeads, (float)scale);               \
+    }                                                                                                                \
+    extern "C" __global__ void __launch_bounds__(32 * W)                                                             \
+        eager_probs_d##D##_w##W(bf16* out, const bf16* q, const bf16* k, const bf16* v, const int* keyLimit,      \
+                                long long S, long long nKeys, long long heads, long long kvHeads, double scale) {      \
+        flash_attention<D, W, true, true>(out, q, k, v, keyLimit, S, nKeys, heads, kvHeads, (float)scale);         \
     }
 ATTENTION(16, 4)
 ATTENTION(32, 4)
 ATTENTION(64, 4)
 ATTENTION(128, 4)
 ATTENTION(128, 8)
+
+// repeatkv: out [heads, n, D] = the rows [n, kvHeads·D] of one cache
+// tensor with each key/value head repeated for its heads/kvHeads query
+// heads (torch's repeat_kv), head-major for a batched GEMM.
+extern "C" __global__ void repeatkv(bf16* __restrict__ out, const bf16* __restrict__ x, long long n, long long heads,
+                                    long long kvHeads, long long D) {
+    FOR_EACH(i, heads * n * D) {
+        const long long d = i % D, r = (i / D) % n, h = i / (D * n);
+        out[i] = x[r * kvHeads * D + (h / (heads / kvHeads)) * D + d];
+    }
+}
+
+// mergeheads: out [S, heads·D] = x [heads, S, D] with the heads side by side.
+extern "C" __global__ void mergeheads(bf16* __restrict__ out, const bf16* __restrict__ x, long long S, long long heads,
+                                      long long D) {
+    FOR_EACH(i, S * heads * D) {
+        const long long d = i % D, h = (i / D) % heads, r = i / (D * heads);
+        out[i] = x[(h * S + r) * D + d];
+    }
+}

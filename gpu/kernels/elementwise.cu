@@ -60,14 +60,21 @@ extern "C" __global__ void addrow(bf16* out, const bf16* x, const bf16* row, lon
     FOR_EACH(i, M * N) st(out, i, ld(x, i) + ld(row, i % N));
 }
 
-// repeatrow: out [M, N] = row [N] on every row; repeatcol: out [M, N] =
-// col[i] along row i (a bias per output channel of a convolution laid out
-// [O, H·W]). The GEMM then adds its product to them.
+// repeatrow: out [M, N] = row [N] on every row (a Linear's bias; the
+// built-in GEMM then adds its product to it, one rounding as in torch).
 extern "C" __global__ void repeatrow(bf16* out, const bf16* row, long long M, long long N) {
     FOR_EACH(i, M * N) out[i] = row[i % N];
 }
-extern "C" __global__ void repeatcol(bf16* out, const bf16* col, long long M, long long N) {
-    FOR_EACH(i, M * N) out[i] = col[i / N];
+// biasround: out [M, N] = bf16(acc + bias[j]) for an fp32 GEMM product acc,
+// the bias added in fp32 and the sum rounded once (cuBLAS with a bias).
+extern "C" __global__ void biasround(bf16* out, const float* acc, const bf16* bias, long long M, long long N) {
+    FOR_EACH(i, M * N) st(out, i, acc[i] + ld(bias, i % N));
+}
+// addcol: out[i, j] = x[i, j] + col[i] for x [M, N], rounded: a
+// convolution's bias per output channel of an [O, H·W] result, added after
+// the product was rounded, as torch adds it to cuDNN's bf16 output.
+extern "C" __global__ void addcol(bf16* out, const bf16* x, const bf16* col, long long M, long long N) {
+    FOR_EACH(i, M * N) st(out, i, ld(x, i) + ld(col, i / N));
 }
 
 // combine4: out = Σ c_k · x_k over up to four terms (unused terms have a

@@ -1,41 +1,108 @@
 // RMSNorm as the reference computes it in bf16 (MODEL.md 3.1):
 //   y = bf16(x32 / sqrt(mean(x32²) + eps)); out = bf16(w · y)
-// rmsnorm: one block per row of cols values, weight of cols values.
-extern "C" __global__ void rmsnorm(bf16* __restrict__ out, const bf16* __restrict__ x,
-                                   const bf16* __restrict__ w, long long cols, double eps) {
-    __shared__ float red[32];
-    const long long row = blockIdx.x;
-    const bf16* xr = x + row * cols;
-    bf16* yr = out + row * cols;
-    float ss = 0.f;
-    for (long long i = threadIdx.x; i < cols; i += blockDim.x) {
-        float v = ld(xr, i);
-        ss += v * v;
+// with mean(x32²) added up in the order of torch's reduction kernel, so the
+// statistics are bit-identical to the reference's. torch reduces each row
+// with bw threads (the host works bw out as torch's ReduceConfig does, from
+// the row length and the number of rows): with vectorised loads (rows of
+// 128 values or more, a multiple of 4) thread l takes the 4-value groups
+// l, l + bw, … and keeps one running sum per position in the group; without
+// (shorter rows) it takes the values l, l + bw, … into four running sums in
+// turn. Each thread adds its four sums left to right, then the threads
+// combine pairwise at distances bw/2, bw/4, …, 1. The squares of bf16 values
+// are exact in fp32, so only this order matters.
+
+// load4 reads four consecutive bf16 values as floats, as one 8-byte load
+// when wide (8-byte aligned).
+__device__ __forceinline__ void load4(const bf16* p, bool wide, float* v) {
+    if (wide) {
+        const uint2 u = *reinterpret_cast<const uint2*>(p);
+        const __nv_bfloat162 lo = *reinterpret_cast<const __nv_bfloat162*>(&u.x);
+        const __nv_bfloat162 hi = *reinterpret_cast<const __nv_bfloat162*>(&u.y);
+        v[0] = __low2float(lo);
+        v[1] = __high2float(lo);
+        v[2] = __low2float(hi);
+        v[3] = __high2float(hi);
+    } else {
+        for (int c = 0; c < 4; c++) v[c] = ld(p, c);
     }
-    ss = block_sum(ss, red);
-    const float inv = rsqrtf(ss / (float)cols + (float)eps);
-    for (long long i = threadIdx.x; i < cols; i += blockDim.x)
-        st(yr, i, rb(ld(xr, i) * inv) * ld(w, i));
 }
 
-// qknorm: the split q/k norms (MODEL.md 3.5): each head of headDim values is
-// two groups of headDim/2, normalised with wt (first half) and whw (second).
-// One warp per group; groups = rows·heads·2.
-extern "C" __global__ void qknorm(bf16* __restrict__ out, const bf16* __restrict__ x,
-                                  const bf16* __restrict__ wt, const bf16* __restrict__ whw,
-                                  long long groups, long long half, double eps) {
-    const long long g = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
-    const int lane = threadIdx.x & 31;
-    if (g >= groups) return;
-    const bf16* xg = x + g * half;
-    bf16* yg = out + g * half;
-    const bf16* w = (g & 1) ? whw : wt;
-    float ss = 0.f;
-    for (long long i = lane; i < half; i += 32) {
-        float v = ld(xg, i);
-        ss += v * v;
+// norm_rows normalises rows of n values, blockDim.x / bw rows per block;
+// row r uses weight w, or w2 for odd r when w2 is non-null (the split q/k
+// norms, whose rows alternate between the two halves of a head). red holds
+// blockDim.x floats.
+__device__ __forceinline__ void norm_rows(bf16* __restrict__ out, const bf16* __restrict__ x,
+                                          const bf16* __restrict__ w, const bf16* __restrict__ w2,
+                                          long long rows, long long n, int bw, bool vec, float eps, float* red) {
+    const int t = threadIdx.x, lane = t % bw;
+    const long long r = (long long)blockIdx.x * (blockDim.x / bw) + t / bw;
+    const bool live = r < rows;
+    const bf16* xr = x + r * n;
+    float a[4] = {0.f, 0.f, 0.f, 0.f};
+    // Vectorised rows load and store their groups of four as 8 bytes.
+    const bool wide = vec && ((unsigned long long)xr & 7) == 0 && ((unsigned long long)(out + r * n) & 7) == 0 &&
+                      ((unsigned long long)w & 7) == 0 && (!w2 || ((unsigned long long)w2 & 7) == 0);
+    if (live && vec) {
+        for (long long g = lane; 4 * g < n; g += bw) {
+            float v[4];
+            load4(xr + 4 * g, wide, v);
+            for (int c = 0; c < 4; c++) a[c] += v[c] * v[c];
+        }
+    } else if (live) {
+        long long i = lane;
+        for (; i + 3LL * bw < n; i += 4LL * bw)
+            for (int j = 0; j < 4; j++) {
+                const float v = ld(xr, i + j * bw);
+                a[j] += v * v;
+            }
+        for (int j = 0; j < 4 && i + j * bw < n; j++) {
+            const float v = ld(xr, i + j * bw);
+            a[j] += v * v;
+        }
     }
-    ss = warp_sum(ss);
-    const float inv = rsqrtf(ss / (float)half + (float)eps);
-    for (long long i = lane; i < half; i += 32) st(yg, i, rb(ld(xg, i) * inv) * ld(w, i));
+    red[t] = ((a[0] + a[1]) + a[2]) + a[3];
+    for (int o = bw / 2; o >= 1; o >>= 1) {
+        __syncthreads();
+        if (lane < o) red[t] += red[t + o];
+    }
+    __syncthreads();
+    if (!live) return;
+    const float inv = rsqrtf(red[t - lane] / (float)n + eps);
+    const bf16* wr = (w2 && (r & 1)) ? w2 : w;
+    bf16* yr = out + r * n;
+    if (vec) {
+        for (long long g = lane; 4 * g < n; g += bw) {
+            float v[4], u[4];
+            load4(xr + 4 * g, wide, v);
+            load4(wr + 4 * g, wide, u);
+            for (int c = 0; c < 4; c++) v[c] = rb(v[c] * inv) * u[c];
+            if (wide) {
+                __nv_bfloat162 lo = __floats2bfloat162_rn(v[0], v[1]), hi = __floats2bfloat162_rn(v[2], v[3]);
+                uint2 o;
+                o.x = *reinterpret_cast<unsigned*>(&lo);
+                o.y = *reinterpret_cast<unsigned*>(&hi);
+                *reinterpret_cast<uint2*>(yr + 4 * g) = o;
+            } else {
+                for (int c = 0; c < 4; c++) st(yr, 4 * g + c, v[c]);
+            }
+        }
+        return;
+    }
+    for (long long i = lane; i < n; i += bw) st(yr, i, rb(ld(xr, i) * inv) * ld(wr, i));
+}
+
+// rmsnorm: rows of cols values, one weight of cols values.
+extern "C" __global__ void rmsnorm(bf16* __restrict__ out, const bf16* __restrict__ x, const bf16* __restrict__ w,
+                                   long long rows, long long cols, long long bw, long long vec, double eps) {
+    extern __shared__ float red[];
+    norm_rows(out, x, w, nullptr, rows, cols, (int)bw, vec != 0, (float)eps, red);
+}
+
+// qknorm: the split q/k norms (MODEL.md 3.5): each head of 2·half values is
+// two groups of half, normalised with wt (first half) and whw (second).
+extern "C" __global__ void qknorm(bf16* __restrict__ out, const bf16* __restrict__ x, const bf16* __restrict__ wt,
+                                  const bf16* __restrict__ whw, long long groups, long long half, long long bw,
+                                  long long vec, double eps) {
+    extern __shared__ float red[];
+    norm_rows(out, x, wt, whw, groups, half, (int)bw, vec != 0, (float)eps, red);
 }

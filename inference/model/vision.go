@@ -44,7 +44,7 @@ func (m *Model) runEmbedder(pe *PatchEmbedder, patches tensor.Tensor, g Grid) (t
 		return nil, fmt.Errorf("model: patches of shape %v for a %dx%d grid, want [%d %d]", s, g.Rows, g.Cols, g.Rows*g.Cols, 3*d.Patch*d.Patch)
 	}
 	pw, mw := pe.flat(b)
-	feat := b.Linear(patches, pw, pe.PatchB)
+	feat := convLinear(b, patches, pw, pe.PatchB)
 	act := b.GELU(feat)
 	b.Free(feat)
 	cols := make([]int32, g.Rows*g.Cols)
@@ -56,9 +56,20 @@ func (m *Model) runEmbedder(pe *PatchEmbedder, patches tensor.Tensor, g Grid) (t
 	b.Free(act)
 	merged := b.Merge2x2(rot, g.Rows, g.Cols)
 	b.Free(rot)
-	out := b.Linear(merged, mw, pe.MergeB)
+	out := convLinear(b, merged, mw, pe.MergeB)
 	b.Free(merged)
 	return out, nil
+}
+
+// convLinear is a convolution computed as a Linear map, x·wᵀ + bias, with
+// the bias added the way the reference's convolutions add it: cuDNN returns
+// the product in the model's dtype and torch adds the bias afterwards, two
+// roundings in bf16 where a Linear's fused bias has one.
+func convLinear(b tensor.Backend, x, w, bias tensor.Tensor) tensor.Tensor {
+	y := b.Linear(x, w, nil)
+	out := b.AddRow(y, bias)
+	b.Free(y)
+	return out
 }
 
 // EmbedPicture runs the understanding embedder (vision_model) on the

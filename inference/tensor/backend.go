@@ -120,6 +120,7 @@ type Backend interface {
 	Embed(w Tensor, ids []int32) Tensor
 
 	// Linear returns x·wᵀ (+ bias): x [M,K], w [N,K], bias [N] or nil → [M,N].
+	// A bf16 backend rounds the biased sum once, as torch's Linear does.
 	Linear(x, w, bias Tensor) Tensor
 
 	// --- normalisation and activations ---
@@ -201,7 +202,9 @@ type Backend interface {
 	// c channels and h×w pixels.
 	PatchesToImage(patches Tensor, c, h, w, p int, channelLast bool) Tensor
 	// Conv3x3 is a 3×3 convolution, stride 1, zero padding 1:
-	// x [C, H, W], w [O, C, 3, 3], bias [O] or nil → [O, H, W].
+	// x [C, H, W], w [O, C, 3, 3], bias [O] or nil → [O, H, W]. A bf16
+	// backend rounds the product, then adds the bias and rounds again, as
+	// torch does after cuDNN's convolution.
 	Conv3x3(x, w, bias Tensor) Tensor
 }
 
