@@ -28,18 +28,28 @@ import (
 // README.md): a gap under 1e-4, or — the logits being bf16 — scores one
 // bf16 step apart, the closest two distinct bf16 logits can be. After a
 // difference the picture is drawn again from the reference's reasoning.
+//
+// What the engine reproduces: each op of the CUDA backend gives the bits
+// torch's bf16 op gives on the same inputs (Linear with and without bias,
+// the convolutions, RMSNorm and the q/k norms, RoPE, SwiGLU, the eager
+// attention of the understanding expert) — checked by replaying a whole
+// reasoning run op by op in torch (docs/torch-parity.md). Two ops are
+// not: the generation expert's attention (PyTorch's flash kernel walks and
+// splits the keys its own way) and GELU's tails (erff of CUDA 11.8's
+// libdevice against CUDA 13's). One rounding step anywhere moves a
+// 50-step guided picture by several percent, so the denoising cases can
+// agree with the reference's bf16 run only as far as two bf16 runs can.
 
-// cudaImageTol is the README's bound on the final picture. The reference's
-// own bf16 run is, on several cases, farther than that from its float32
-// run (which this engine's CPU backend reproduces within 1e-3): bf16
-// rounding noise, amplified by guidance, exceeds the bound. There the test
-// holds the CUDA picture to what an exact float32 computation achieves:
-// within cudaNoiseFactor of the float32 picture's distance, so the CUDA
-// backend adds no error beyond bf16 noise. Each such case is logged.
-const (
-	cudaImageTol    = 3e-2
-	cudaNoiseFactor = 1.25
-)
+// cudaImageTol is the README's bound on the final picture. On several cases
+// the reference's own bf16 run is farther than that from its float32 run
+// (which this engine's CPU backend reproduces within 1e-3). The test then
+// measures how far two bf16 pictures of the case may honestly lie apart:
+// fp32Dist, the float32 picture's distance from the bf16 reference, plus
+// nudge, how far this engine's picture moves when one value of the noise
+// moves by one bf16 step (the size of one rounding difference). The
+// picture is held to max(cudaImageTol, fp32Dist + nudge), and each case
+// beyond cudaImageTol is logged with both terms.
+const cudaImageTol = 3e-2
 
 type cudaGolden struct {
 	dir      string
@@ -206,8 +216,17 @@ func TestGoldenCUDATextToImage(t *testing.T) {
 						t.Logf("%s: drawn after the reference's %d reasoning tokens", key, len(c.ThinkIDs))
 					}
 				}
-				checkCUDAImage(t, key, res.Canvases[0], g.ref(t, key+".image"), fp32Dist)
-				checkCUDAImage(t, key+" vs the CPU backend", res.Canvases[0], cpu.Canvases[0], fp32Dist)
+				// The nudged run draws after the reference's reasoning, as res
+				// did (its own reasoning equals it, or it was forced).
+				nudgedReq := req
+				nudgedReq.Noise = nudged(req.Noise, g.noiseScale(c))
+				g.gpu.forceThink = c.ThinkIDs
+				nudge := nudgeDistance(t, key, res.Canvases[0], func(e *Engine) (*Result, error) {
+					return e.TextToImage(context.Background(), nudgedReq, nil)
+				}, g.gpu)
+				g.gpu.forceThink = nil
+				checkCUDAImage(t, key, res.Canvases[0], g.ref(t, key+".image"), fp32Dist, nudge)
+				checkCUDAImage(t, key+" vs the CPU backend", res.Canvases[0], cpu.Canvases[0], fp32Dist, nudge)
 				ran++
 			}
 			if ran != 6 {
@@ -260,8 +279,9 @@ func TestGoldenCUDAEdit(t *testing.T) {
 					t.Logf("%s step 0 %s velocity: relative error %.3g (the float32 CPU backend: %.3g)", key, br, golden.RelErr(g0[br], ref), golden.RelErr(c0[br], ref))
 				}
 				fp32Dist := golden.RelErr(cpu.Canvases[0], g.ref(t, key+".image"))
-				checkCUDAImage(t, key, res.Canvases[0], g.ref(t, key+".image"), fp32Dist)
-				checkCUDAImage(t, key+" vs the CPU backend", res.Canvases[0], cpu.Canvases[0], fp32Dist)
+				nudge := nudgeDistance(t, key, res.Canvases[0], g.picture(t, cpuRefs, c, key, true), g.gpu)
+				checkCUDAImage(t, key, res.Canvases[0], g.ref(t, key+".image"), fp32Dist, nudge)
+				checkCUDAImage(t, key+" vs the CPU backend", res.Canvases[0], cpu.Canvases[0], fp32Dist, nudge)
 				ran++
 			}
 			if ran != 2 {
@@ -312,16 +332,17 @@ func bf16ULP(x float32) float32 {
 func abs32(x float32) float32 { return float32(math.Abs(float64(x))) }
 
 // checkCUDAImage bounds the relative error of got against want by
-// cudaImageTol, or, where the float32 picture is itself fp32Dist from the
-// bf16 reference and that is more, by cudaNoiseFactor·fp32Dist.
-func checkCUDAImage(t *testing.T, what string, got, want []float32, fp32Dist float64) {
+// cudaImageTol, or, where the float32 picture is fp32Dist from the bf16
+// reference and one rounding step moves this engine's picture by nudge, by
+// fp32Dist + nudge when that is more (see cudaImageTol).
+func checkCUDAImage(t *testing.T, what string, got, want []float32, fp32Dist, nudge float64) {
 	t.Helper()
 	err := golden.RelErr(got, want)
 	bound := cudaImageTol
 	note := ""
-	if nb := cudaNoiseFactor * fp32Dist; nb > bound {
+	if nb := fp32Dist + nudge; nb > bound {
 		bound = nb
-		note = fmt.Sprintf(" [beyond %.0e: the float32 picture is %.3g from the bf16 reference, so the bound is %.3g]", cudaImageTol, fp32Dist, bound)
+		note = fmt.Sprintf(" [beyond %.0e: the float32 picture is %.3g from the bf16 reference and one bf16 step of one noise value moves this picture by %.3g, so the bound is %.3g]", cudaImageTol, fp32Dist, nudge, bound)
 	}
 	if err < 0 || !(err <= bound) {
 		t.Errorf("%s: relative error %.3g > %.3g%s", what, err, bound, note)
@@ -330,11 +351,54 @@ func checkCUDAImage(t *testing.T, what string, got, want []float32, fp32Dist flo
 	t.Logf("%s: relative error %.3g%s", what, err, note)
 }
 
-// picture returns a function that runs picture case c (t2i, t2i_think or
-// edit) on an engine from the bf16 reference's noise.
-func (g cudaGolden) picture(t *testing.T, cpuRefs goldenRun, c golden.Case, key string) func(e *Engine) (*Result, error) {
+// nudged returns a copy of the unit noise with its largest value moved
+// towards zero by bf16 steps until the canvas value it starts from,
+// bf16(sigma·ε), moves by one bf16 step (the values are bf16, as the
+// reference draws them; sigma is the case's noise scale).
+func nudged(noise []float32, sigma float64) []float32 {
+	out := slices.Clone(noise)
+	k := 0
+	for i, v := range out {
+		if abs32(v) > abs32(out[k]) {
+			k = i
+		}
+	}
+	canvas := func(e float32) float32 { return safetensors.RoundBF16(float32(sigma) * e) }
+	start := canvas(out[k])
+	for canvas(out[k]) == start {
+		out[k] = math.Float32frombits(math.Float32bits(out[k]) - 1<<16)
+	}
+	return out
+}
+
+// noiseScale is the σ_n the pipelines scale case c's unit noise by.
+func (g cudaGolden) noiseScale(c golden.Case) float64 {
+	cfg := g.gpu.Model.Config
+	tokens := (c.Width / imageproc.Factor) * (c.Height / imageproc.Factor)
+	return sampler.NoiseScale(cfg.NoiseScale, cfg.NoiseScaleMode, cfg.NoiseScaleBaseImageSeqLen, cfg.NoiseScaleMaxValue, tokens)
+}
+
+// nudgeDistance is how far picture moves (relative to its largest value)
+// when run draws it from the nudged noise instead.
+func nudgeDistance(t *testing.T, key string, picture []float32, run func(e *Engine) (*Result, error), e *Engine) float64 {
 	t.Helper()
-	settings := settingsOf(c, g.ref(t, key+".noise"))
+	res, err := run(e)
+	if err != nil {
+		t.Fatalf("%s from the nudged noise: %v", key, err)
+	}
+	return golden.RelErr(res.Canvases[0], picture)
+}
+
+// picture returns a function that runs picture case c (t2i, t2i_think or
+// edit) on an engine from the bf16 reference's noise, nudged (see nudged)
+// when nudge is set.
+func (g cudaGolden) picture(t *testing.T, cpuRefs goldenRun, c golden.Case, key string, nudge bool) func(e *Engine) (*Result, error) {
+	t.Helper()
+	noise := g.ref(t, key+".noise")
+	if nudge {
+		noise = nudged(noise, g.noiseScale(c))
+	}
+	settings := settingsOf(c, noise)
 	if c.Kind == "edit" {
 		var pics []Picture
 		for k := range c.InputPNGs {
@@ -347,15 +411,12 @@ func (g cudaGolden) picture(t *testing.T, cpuRefs goldenRun, c golden.Case, key 
 	return func(e *Engine) (*Result, error) { return e.TextToImage(context.Background(), req, nil) }
 }
 
-// TestGoldenCUDAKernelNoiseFloor measures how far two correct bf16 GEMMs
-// move the final pictures: every text-to-image (without reasoning) and
-// editing case runs on cuBLAS and on the engine's own GEMM kernels
-// (SENSENOVA_GEMM=builtin; both fp32 accumulation, different summation
-// order). It logs both pictures' distances to the bf16 reference and to
-// each other — the floor under which no bf16 implementation with other
-// kernels than the reference's can be held — and holds the built-in GEMM's
-// picture to the bound checkCUDAImage holds cuBLAS's to.
-func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
+// TestGoldenCUDABuiltinGEMM runs every text-to-image (without reasoning)
+// and editing case on the engine's own GEMM kernels (SENSENOVA_GEMM=builtin,
+// for machines without cuBLAS) as well as on cuBLAS, logs both pictures'
+// distances to the bf16 reference and to each other, and holds the
+// built-in GEMM's picture to the bound checkCUDAImage holds cuBLAS's to.
+func TestGoldenCUDABuiltinGEMM(t *testing.T) {
 	for _, folder := range []string{"mlphead", "pixelhead"} {
 		t.Run(folder, func(t *testing.T) {
 			g := openCUDAGolden(t, folder)
@@ -380,7 +441,7 @@ func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
 				if c.Kind != "t2i" && c.Kind != "edit" {
 					continue
 				}
-				run := g.picture(t, cpuRefs, c, key)
+				run := g.picture(t, cpuRefs, c, key, false)
 				a, err := run(g.gpu)
 				if err != nil {
 					t.Fatalf("%s on cuBLAS: %v", key, err)
@@ -398,7 +459,8 @@ func TestGoldenCUDAKernelNoiseFloor(t *testing.T) {
 				between := golden.RelErr(b.Canvases[0], a.Canvases[0])
 				t.Logf("%s: cuBLAS picture %.3g from the bf16 reference, built-in GEMM %.3g, float32 %.3g; the two GEMMs' pictures are %.3g apart",
 					key, golden.RelErr(a.Canvases[0], ref), golden.RelErr(b.Canvases[0], ref), fp32Dist, between)
-				checkCUDAImage(t, key+" on the built-in GEMM", b.Canvases[0], ref, fp32Dist)
+				nudge := nudgeDistance(t, key, a.Canvases[0], g.picture(t, cpuRefs, c, key, true), g.gpu)
+				checkCUDAImage(t, key+" on the built-in GEMM", b.Canvases[0], ref, fp32Dist, nudge)
 				ran++
 			}
 			if ran != 7 {
@@ -438,7 +500,7 @@ func TestGoldenCUDAStreamedWeights(t *testing.T) {
 				if c.Kind != "t2i" && c.Kind != "t2i_think" && c.Kind != "edit" {
 					continue
 				}
-				run := g.picture(t, cpuRefs, c, key)
+				run := g.picture(t, cpuRefs, c, key, false)
 				a, err := run(g.gpu)
 				if err != nil {
 					t.Fatalf("%s: %v", key, err)
