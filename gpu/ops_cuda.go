@@ -269,7 +269,10 @@ func (b *CUDA) Attention(q, k, v tensor.Tensor, nKeys, numHeads, numKVHeads int,
 			argInt(int64(s)), argInt(int64(nKeys)), argInt(int64(numHeads)), argInt(int64(numKVHeads)), argF64(float64(scale)))
 	}
 	if keyLimit != nil {
-		if blas, ok := b.blas.(*cublas); ok && blas.batched != nil && eagerProductFits(s, nKeys, numHeads) {
+		// A decoded token (one row) stays on the fused kernel, which takes a
+		// faster way for it (gpu/kernels/attention.cu): four launches per
+		// layer would cost more than the token's attention.
+		if blas, ok := b.blas.(*cublas); ok && blas.batched != nil && s > 1 && eagerProductFits(s, nKeys, numHeads) {
 			return b.eagerAttention(blas, launch, vt, s, nKeys, numHeads, numKVHeads, d)
 		}
 	}
@@ -295,8 +298,8 @@ func eagerProductFits(s, nKeys, heads int) bool {
 	return nKeys <= eagerProductMaxKeys && int64(heads)*int64(s)*int64(nKeys)*2 <= eagerProductMaxBytes
 }
 
-// eagerAttention is the understanding expert's attention computed as the
-// reference computes it: the kernel writes the rounded probabilities P
+// eagerAttention is the understanding expert's prefill attention computed
+// as the reference computes it: the kernel writes the rounded probabilities P
 // [heads, S, nKeys] (scores, softmax and rounding as torch's eager
 // attention), the values are repeated per query head as torch's repeat_kv
 // does, and P·V is the strided batched cuBLAS product torch's matmul

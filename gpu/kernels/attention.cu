@@ -18,7 +18,8 @@
 // scaling, softmax in fp32 over the exact row maximum with the row sum
 // added in the order of torch's softmax kernel, probabilities divided by
 // the sum and rounded to bf16 for P·V. That needs the row statistics first,
-// so the keys are walked three times (maximum, sum, product). With PROBS
+// so the keys are walked three times (maximum, sum, product); a decoded
+// token's single row takes a faster, not bit-exact way (see below). With PROBS
 // as well it stops at the probabilities and writes them out, for a P·V
 // product on cuBLAS (gpu.CUDA.eagerAttention).
 //
@@ -188,9 +189,18 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
         // keys tile·64 + j·8 + 2·t4 + e, so for W = 32 it owns the eight
         // lanes 8·(j mod 4) + 2·t4 + e and visits each lane's keys in
         // increasing order; for W ≤ 16 every lane has at most one key.
+        //
+        // A decoded token (S = 1) takes the faster way instead: one walk
+        // with a running maximum, rescaling the partial sums as it rises,
+        // and probabilities multiplied by the sum's reciprocal rather than
+        // divided by it. That rounds differently from torch now and then;
+        // it saves a walk over the keys and sixteen divisions per tile (the
+        // 8B-MoT's attention per decoded token on the H100: 1.6 ms against
+        // 2.7 with the divisions).
         float pA[8], pB[8];
         for (int c = 0; c < 8; c++) pA[c] = pB[c] = 0.f;
-        for (int walk = 0; walk < 2; walk++) {
+        const int walks = S == 1 ? 1 : 2;
+        for (int walk = 0; walk < walks; walk++) {
             load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
             cp_async_commit();
             for (int tile = 0; tile < tiles; tile++) {
@@ -204,6 +214,24 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
                 cp_async_commit();
                 float tmA = -INFINITY, tmB = -INFINITY;
                 eager_scores(s, key0, t4, limA, limB, scale, tmA, tmB);
+                if (walks == 1) {
+                    for (int off = 1; off < 4; off <<= 1) {
+                        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, off));
+                        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, off));
+                    }
+                    const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
+                    const float bA = nmA == -INFINITY ? 0.f : nmA, bB = nmB == -INFINITY ? 0.f : nmB;
+                    float sumA = 0.f, sumB = 0.f;
+                    for (int j = 0; j < FA_KEYS / 8; j++) {
+                        sumA += expf(s[j][0] - bA) + expf(s[j][1] - bA);
+                        sumB += expf(s[j][2] - bB) + expf(s[j][3] - bB);
+                    }
+                    lA = lA * expf(mA - bA) + sumA;
+                    lB = lB * expf(mB - bB) + sumB;
+                    mA = nmA;
+                    mB = nmB;
+                    continue;
+                }
                 if (walk == 0) {
                     mA = fmaxf(mA, tmA);
                     mB = fmaxf(mB, tmB);
@@ -218,7 +246,7 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
                 }
             }
             cp_async_wait<0>();
-            if (walk == 0) {
+            if (walk == 0 && walks == 2) {
                 for (int off = 1; off < 4; off <<= 1) {
                     mA = fmaxf(mA, __shfl_xor_sync(0xffffffffu, mA, off));
                     mB = fmaxf(mB, __shfl_xor_sync(0xffffffffu, mB, off));
@@ -226,8 +254,15 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
             }
             __syncthreads();
         }
-        lA = warp_softmax_sum(pA, nKeys);
-        lB = warp_softmax_sum(pB, nKeys);
+        if (walks == 2) {
+            lA = warp_softmax_sum(pA, nKeys);
+            lB = warp_softmax_sum(pB, nKeys);
+        } else {
+            for (int off = 1; off < 4; off <<= 1) {
+                lA += __shfl_xor_sync(0xffffffffu, lA, off);
+                lB += __shfl_xor_sync(0xffffffffu, lB, off);
+            }
+        }
     }
     load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
     cp_async_commit();
@@ -250,11 +285,22 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
             // Probabilities from the first walk's statistics, rounded.
             float unusedA = -INFINITY, unusedB = -INFINITY;
             eager_scores(s, key0, t4, limA, limB, scale, unusedA, unusedB);
-            for (int j = 0; j < FA_KEYS / 8; j++) {
-                s[j][0] = expf(s[j][0] - mA) / lA;
-                s[j][1] = expf(s[j][1] - mA) / lA;
-                s[j][2] = expf(s[j][2] - mB) / lB;
-                s[j][3] = expf(s[j][3] - mB) / lB;
+            if (S == 1) {
+                // Decoding: a reciprocal and products (see the walks above).
+                const float iA = 1.f / lA, iB = 1.f / lB;
+                for (int j = 0; j < FA_KEYS / 8; j++) {
+                    s[j][0] = expf(s[j][0] - mA) * iA;
+                    s[j][1] = expf(s[j][1] - mA) * iA;
+                    s[j][2] = expf(s[j][2] - mB) * iB;
+                    s[j][3] = expf(s[j][3] - mB) * iB;
+                }
+            } else {
+                for (int j = 0; j < FA_KEYS / 8; j++) {
+                    s[j][0] = expf(s[j][0] - mA) / lA;
+                    s[j][1] = expf(s[j][1] - mA) / lA;
+                    s[j][2] = expf(s[j][2] - mB) / lB;
+                    s[j][3] = expf(s[j][3] - mB) / lB;
+                }
             }
         } else {
         // Online softmax over this tile, in the exp2 domain.

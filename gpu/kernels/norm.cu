@@ -60,14 +60,31 @@ __device__ __forceinline__ void norm_rows(bf16* __restrict__ out, const bf16* __
             a[j] += v * v;
         }
     }
-    red[t] = ((a[0] + a[1]) + a[2]) + a[3];
-    for (int o = bw / 2; o >= 1; o >>= 1) {
+    // The pairwise sums: through shared memory while the distance spans
+    // warps, then by shuffles within a warp (rows of bw ≤ 32 threads lie in
+    // one warp, so the shuffles stay inside a row with width bw).
+    float sum = ((a[0] + a[1]) + a[2]) + a[3];
+    int o = bw / 2;
+    if (bw > 32) {
+        red[t] = sum;
+        for (; o >= 32; o >>= 1) {
+            __syncthreads();
+            if (lane < o) red[t] += red[t + o];
+        }
         __syncthreads();
-        if (lane < o) red[t] += red[t + o];
+        sum = red[t];
     }
-    __syncthreads();
+    const int width = bw < 32 ? bw : 32;
+    for (; o >= 1; o >>= 1) sum += __shfl_down_sync(0xffffffffu, sum, o, width);
+    if (bw > 32) {
+        if (lane == 0) red[t] = sum;
+        __syncthreads();
+        sum = red[t - lane];
+    } else {
+        sum = __shfl_sync(0xffffffffu, sum, 0, width);
+    }
     if (!live) return;
-    const float inv = rsqrtf(red[t - lane] / (float)n + eps);
+    const float inv = rsqrtf(sum / (float)n + eps);
     const bf16* wr = (w2 && (r & 1)) ? w2 : w;
     bf16* yr = out + r * n;
     if (vec) {
