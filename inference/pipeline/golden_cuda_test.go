@@ -32,9 +32,10 @@ import (
 // What the engine reproduces: each op of the CUDA backend gives the bits
 // torch's bf16 op gives on the same inputs (Linear with and without bias,
 // the convolutions, RMSNorm and the q/k norms, RoPE, SwiGLU, the eager
-// attention of the understanding expert) — checked by replaying a whole
-// reasoning run op by op in torch (docs/torch-parity.md). Two ops are
-// not: the generation expert's attention (PyTorch's flash kernel walks and
+// attention of the understanding expert's prefill) — checked by replaying
+// whole reasoning runs op by op in torch (docs/torch-parity.md). Decoding
+// takes a faster way that rounds differently now and then, and two ops
+// are not reproduced: the generation expert's attention (PyTorch's flash kernel walks and
 // splits the keys its own way) and GELU's tails (erff of CUDA 11.8's
 // libdevice against CUDA 13's). One rounding step anywhere moves a
 // 50-step guided picture by several percent, so the denoising cases can
