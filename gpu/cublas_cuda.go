@@ -73,8 +73,9 @@ type cublas struct {
 }
 
 // loadCUBLAS opens the first cuBLAS that works and creates a handle on the
-// current context, bound to stream.
-func loadCUBLAS(stream uintptr) (*cublas, error) {
+// current context, bound to the backend's stream.
+func loadCUBLAS(backend *CUDA) (*cublas, error) {
+	stream := rawStream(backend.stream)
 	var tried []string
 	for _, cand := range cublasCandidates() {
 		if filepath.IsAbs(cand) {
@@ -90,7 +91,7 @@ func loadCUBLAS(stream uintptr) (*cublas, error) {
 			tried = append(tried, fmt.Sprintf("%s (%v)", cand, err))
 			continue
 		}
-		b := &cublas{path: cand}
+		b := &cublas{b: backend, path: cand}
 		create := dlSym(lib, "cublasCreate_v2")
 		setStream := dlSym(lib, "cublasSetStream_v2")
 		getVersion := dlSym(lib, "cublasGetVersion_v2")

@@ -29,9 +29,8 @@ func openGEMM(b *CUDA) (gemmer, error) {
 	mode := os.Getenv(gemmEnv)
 	switch mode {
 	case "", "auto", "cublas":
-		blas, err := loadCUBLAS(rawStream(b.stream))
+		blas, err := loadCUBLAS(b)
 		if err == nil {
-			blas.b = b
 			return blas, nil
 		}
 		if mode == "cublas" || !errors.Is(err, ErrNoCUBLAS) {
