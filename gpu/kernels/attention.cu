@@ -109,6 +109,17 @@ __device__ __forceinline__ void eager_scores(float (*s)[4], long long key0, int 
     }
 }
 
+// quad_max and quad_sum combine a row's values over the four threads of an
+// mma quad (xor 1, then 2).
+__device__ __forceinline__ float quad_max(float v) {
+    for (int off = 1; off < 4; off <<= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, off));
+    return v;
+}
+__device__ __forceinline__ float quad_sum(float v) {
+    for (int off = 1; off < 4; off <<= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
 // warp_softmax_sum combines the lane sums p of one row (this thread's
 // eight lanes 8a + 2·t4 + e at p[2a + e], see the EAGER walks) in torch's
 // butterfly order for a warp of W = min(2^⌈log2 n⌉, 32) lanes: pairs at
@@ -197,10 +208,10 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
         // it saves a walk over the keys and sixteen divisions per tile (the
         // 8B-MoT's attention per decoded token on the H100: 1.6 ms against
         // 2.7 with the divisions).
-        float pA[8], pB[8];
-        for (int c = 0; c < 8; c++) pA[c] = pB[c] = 0.f;
-        const int walks = S == 1 ? 1 : 2;
-        for (int walk = 0; walk < walks; walk++) {
+        //
+        // walk runs step(s, tmA, tmB) on every tile's eager scores and the
+        // tile's maxima over this thread's columns, keys in order.
+        const auto walk = [&](auto step) {
             load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
             cp_async_commit();
             for (int tile = 0; tile < tiles; tile++) {
@@ -214,29 +225,38 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
                 cp_async_commit();
                 float tmA = -INFINITY, tmB = -INFINITY;
                 eager_scores(s, key0, t4, limA, limB, scale, tmA, tmB);
-                if (walks == 1) {
-                    for (int off = 1; off < 4; off <<= 1) {
-                        tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, off));
-                        tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, off));
-                    }
-                    const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
-                    const float bA = nmA == -INFINITY ? 0.f : nmA, bB = nmB == -INFINITY ? 0.f : nmB;
-                    float sumA = 0.f, sumB = 0.f;
-                    for (int j = 0; j < FA_KEYS / 8; j++) {
-                        sumA += expf(s[j][0] - bA) + expf(s[j][1] - bA);
-                        sumB += expf(s[j][2] - bB) + expf(s[j][3] - bB);
-                    }
-                    lA = lA * expf(mA - bA) + sumA;
-                    lB = lB * expf(mB - bB) + sumB;
-                    mA = nmA;
-                    mB = nmB;
-                    continue;
+                step(s, tmA, tmB);
+            }
+            cp_async_wait<0>();
+            __syncthreads();
+        };
+        if (S == 1) {
+            walk([&](float (*s)[4], float tmA, float tmB) {
+                tmA = quad_max(tmA);
+                tmB = quad_max(tmB);
+                const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
+                const float bA = nmA == -INFINITY ? 0.f : nmA, bB = nmB == -INFINITY ? 0.f : nmB;
+                float sumA = 0.f, sumB = 0.f;
+                for (int j = 0; j < FA_KEYS / 8; j++) {
+                    sumA += expf(s[j][0] - bA) + expf(s[j][1] - bA);
+                    sumB += expf(s[j][2] - bB) + expf(s[j][3] - bB);
                 }
-                if (walk == 0) {
-                    mA = fmaxf(mA, tmA);
-                    mB = fmaxf(mB, tmB);
-                    continue;
-                }
+                lA = lA * expf(mA - bA) + sumA;
+                lB = lB * expf(mB - bB) + sumB;
+                mA = nmA;
+                mB = nmB;
+            });
+            lA = quad_sum(lA);
+            lB = quad_sum(lB);
+        } else {
+            walk([&](float (*)[4], float tmA, float tmB) {
+                mA = fmaxf(mA, tmA);
+                mB = fmaxf(mB, tmB);
+            });
+            mA = quad_max(mA);
+            mB = quad_max(mB);
+            float pA[8] = {}, pB[8] = {};
+            walk([&](float (*s)[4], float, float) {
                 for (int j = 0; j < FA_KEYS / 8; j++) {
                     const int c = (j % 4) * 2;
                     pA[c] += expf(s[j][0] - mA);
@@ -244,24 +264,9 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
                     pB[c] += expf(s[j][2] - mB);
                     pB[c + 1] += expf(s[j][3] - mB);
                 }
-            }
-            cp_async_wait<0>();
-            if (walk == 0 && walks == 2) {
-                for (int off = 1; off < 4; off <<= 1) {
-                    mA = fmaxf(mA, __shfl_xor_sync(0xffffffffu, mA, off));
-                    mB = fmaxf(mB, __shfl_xor_sync(0xffffffffu, mB, off));
-                }
-            }
-            __syncthreads();
-        }
-        if (walks == 2) {
+            });
             lA = warp_softmax_sum(pA, nKeys);
             lB = warp_softmax_sum(pB, nKeys);
-        } else {
-            for (int off = 1; off < 4; off <<= 1) {
-                lA += __shfl_xor_sync(0xffffffffu, lA, off);
-                lB += __shfl_xor_sync(0xffffffffu, lB, off);
-            }
         }
     }
     load_tile<D, THREADS>(ks, k, ldk, kvh * D, 0, FA_KEYS, maxKeys);
@@ -314,10 +319,8 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
             tmA = fmaxf(tmA, fmaxf(s[j][0], s[j][1]));
             tmB = fmaxf(tmB, fmaxf(s[j][2], s[j][3]));
         }
-        for (int off = 1; off < 4; off <<= 1) {
-            tmA = fmaxf(tmA, __shfl_xor_sync(0xffffffffu, tmA, off));
-            tmB = fmaxf(tmB, __shfl_xor_sync(0xffffffffu, tmB, off));
-        }
+        tmA = quad_max(tmA);
+        tmB = quad_max(tmB);
         const float nmA = fmaxf(mA, tmA), nmB = fmaxf(mB, tmB);
         // A row with no visible key yet keeps m = -inf; subtract 0 instead.
         const float baseA = nmA == -INFINITY ? 0.f : nmA, baseB = nmB == -INFINITY ? 0.f : nmB;
@@ -382,10 +385,8 @@ __device__ __forceinline__ void flash_attention(bf16* __restrict__ out, const bf
 
     float iA = 1.f, iB = 1.f;  // eager probabilities are normalised already
     if constexpr (!EAGER) {
-        for (int off = 1; off < 4; off <<= 1) {
-            lA += __shfl_xor_sync(0xffffffffu, lA, off);
-            lB += __shfl_xor_sync(0xffffffffu, lB, off);
-        }
+        lA = quad_sum(lA);
+        lB = quad_sum(lB);
         iA = 1.f / lA;
         iB = 1.f / lB;
     }
