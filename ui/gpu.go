@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/sensenova/studio/inference/protocol"
 )
 
 // The GPU screen: the cards the engine detected (name, memory, compute
@@ -20,41 +22,8 @@ import (
 // (--max_memory, --vram_mode) with the reason, and an override.
 //
 // The report is the JSON of `sensenova gpu` (inference/cli/gpu.go), asked of
-// the engine with studio.GPU off the UI goroutine and decoded into the types
-// below (ui does not import the engine's packages).
-
-// gpuReport is what the engine detected.
-type gpuReport struct {
-	CUDA             bool        `json:"cuda"`
-	DriverAPIVersion int         `json:"driver_api_version"`
-	Devices          []gpuDevice `json:"devices"`
-	Error            string      `json:"error"`
-	Preset           gpuPreset   `json:"preset"`
-}
-
-// gpuDevice is one CUDA device.
-type gpuDevice struct {
-	Index           int    `json:"index"`
-	Name            string `json:"name"`
-	TotalBytes      int64  `json:"total_bytes"`
-	FreeBytes       int64  `json:"free_bytes"`
-	ComputeMajor    int    `json:"compute_major"`
-	ComputeMinor    int    `json:"compute_minor"`
-	Multiprocessors int    `json:"multiprocessors"`
-}
-
-// gpuPreset is the card chosen and its memory preset.
-type gpuPreset struct {
-	Index            *int    `json:"index"`
-	Name             string  `json:"name"`
-	VRAMMiB          int64   `json:"vram_mib"`
-	HostRAMMiB       int64   `json:"host_ram_mib"`
-	MaxMemoryGiB     float64 `json:"max_memory_gib"`
-	VRAMMode         string  `json:"vram_mode"`
-	Runnable         bool    `json:"runnable"`
-	HostRAMNeededMiB int64   `json:"host_ram_needed_mib"`
-	Reason           string  `json:"reason"`
-}
+// the engine with studio.GPU off the UI goroutine and decoded into
+// protocol.GPUReport, the type the engine encodes.
 
 // VRAM modes the override offers; gpuModeAuto means "the preset's".
 const (
@@ -77,7 +46,7 @@ type gpuScreen struct {
 	// fetch asks the engine for its report (tests replace it).
 	fetch func(ctx context.Context) (json.RawMessage, error)
 
-	report *gpuReport
+	report *protocol.GPUReport
 	// override is kept in the screen until the settings can hold it.
 	override gpuOverride
 	gen      int
@@ -185,11 +154,11 @@ func (s *gpuScreen) refresh() {
 
 // fetchGPUReport asks the engine for its GPU report and decodes it (off
 // the UI goroutine; 30 s at most).
-func fetchGPUReport(fetch func(context.Context) (json.RawMessage, error)) (gpuReport, error) {
+func fetchGPUReport(fetch func(context.Context) (json.RawMessage, error)) (protocol.GPUReport, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	raw, err := fetch(ctx)
-	var rep gpuReport
+	var rep protocol.GPUReport
 	if err == nil {
 		if err = json.Unmarshal(raw, &rep); err != nil {
 			err = fmt.Errorf("the engine's GPU report is not valid JSON: %w", err)
@@ -219,7 +188,7 @@ func gpuSentence(msg string) string {
 }
 
 // show fills the screen from a report.
-func (s *gpuScreen) show(rep gpuReport) {
+func (s *gpuScreen) show(rep protocol.GPUReport) {
 	s.report = &rep
 	text, imp := gpuStateText(rep)
 	s.state.SetText(text)
@@ -256,7 +225,7 @@ func (s *gpuScreen) show(rep gpuReport) {
 
 // gpuStateText says in a sentence or two what the engine detected, and how
 // much that matters (a warning when the engine runs on the CPU).
-func gpuStateText(rep gpuReport) (string, widget.Importance) {
+func gpuStateText(rep protocol.GPUReport) (string, widget.Importance) {
 	switch {
 	case !rep.CUDA:
 		why := rep.Error
@@ -285,7 +254,7 @@ func gpuStateText(rep gpuReport) (string, widget.Importance) {
 }
 
 // gpuPresetSummary is the preset in one line.
-func gpuPresetSummary(p gpuPreset) string {
+func gpuPresetSummary(p protocol.GPUPreset) string {
 	var what string
 	switch p.VRAMMode {
 	case gpuModeFull:
@@ -306,7 +275,7 @@ func gpuPresetSummary(p gpuPreset) string {
 }
 
 // deviceCard shows one card.
-func (s *gpuScreen) deviceCard(d gpuDevice, rep gpuReport) fyne.CanvasObject {
+func (s *gpuScreen) deviceCard(d protocol.GPUDevice, rep protocol.GPUReport) fyne.CanvasObject {
 	sub := fmt.Sprintf("GPU %d · compute capability %d.%d · %d multiprocessors · CUDA driver %s",
 		d.Index, d.ComputeMajor, d.ComputeMinor, d.Multiprocessors, gpuDriver(rep.DriverAPIVersion))
 	chosen := rep.Preset.Index != nil && *rep.Preset.Index == d.Index

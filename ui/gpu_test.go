@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/sensenova/studio/inference/protocol"
 )
 
 // TestGPUScreenOnThisMachine asks the real engine (built without CUDA):
@@ -24,7 +26,7 @@ func TestGPUScreenOnThisMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want gpuReport
+	var want protocol.GPUReport
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +115,7 @@ func TestGPUScreenShowsCards(t *testing.T) {
 	const report = `{"cuda":true,"driver_api_version":12080,"devices":[{"index":0,"name":"NVIDIA GeForce RTX 4060 Laptop GPU","total_bytes":8585216000,"free_bytes":7861174272,"compute_major":8,"compute_minor":9,"multiprocessors":24}],
 	"preset":{"index":0,"name":"NVIDIA GeForce RTX 4060 Laptop GPU","vram_mib":8188,"host_ram_mib":32768,"max_memory_gib":7,"vram_mode":"balanced","runnable":true,"host_ram_needed_mib":30407,
 	"reason":"The NVIDIA GeForce RTX 4060 Laptop GPU has 8.0 GiB, so the preset for 8 GB cards keeps 7 GiB of the model on it and the other 25.7 GiB stream from host memory, which needs about 29.7 GiB of RAM."}}`
-	var rep gpuReport
+	var rep protocol.GPUReport
 	if err := json.Unmarshal([]byte(report), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -10,38 +10,11 @@ import (
 	"strings"
 
 	"github.com/sensenova/studio/gpu"
+	"github.com/sensenova/studio/inference/protocol"
 )
 
-// gpuReport is what `sensenova gpu` prints.
-type gpuReport struct {
-	CUDA bool `json:"cuda"`
-	gpu.Inventory
-	Error string `json:"error,omitempty"`
-	// Preset is the card chosen to run on and its memory preset.
-	Preset gpuPreset `json:"preset"`
-}
-
-// gpuPreset is a card, the host memory, and the preset chosen for them;
-// `sensenova gpu --simulate` prints it alone.
-type gpuPreset struct {
-	// Index is the chosen device's index (detected cards only).
-	Index *int   `json:"index,omitempty"`
-	Name  string `json:"name"`
-	// VRAMMiB is the card's total memory.
-	VRAMMiB int64 `json:"vram_mib"`
-	// HostRAMMiB is the host memory the choice assumed; 0: unknown.
-	HostRAMMiB   int64   `json:"host_ram_mib"`
-	MaxMemoryGiB float64 `json:"max_memory_gib"`
-	VRAMMode     string  `json:"vram_mode"`
-	// Runnable is false when this machine cannot run the full model.
-	Runnable bool `json:"runnable"`
-	// HostRAMNeededMiB is the host memory the preset needs.
-	HostRAMNeededMiB int64  `json:"host_ram_needed_mib"`
-	Reason           string `json:"reason"`
-}
-
-func newGPUPreset(d gpu.Device, hostRAM int64, p gpu.Preset) gpuPreset {
-	return gpuPreset{
+func newGPUPreset(d gpu.Device, hostRAM int64, p gpu.Preset) protocol.GPUPreset {
+	return protocol.GPUPreset{
 		Name:             d.Name,
 		VRAMMiB:          d.TotalBytes >> 20,
 		HostRAMMiB:       hostRAM >> 20,
@@ -133,17 +106,18 @@ func positiveMiB(field, s string) (int64, error) {
 // detectGPUs is the report of `sensenova gpu` (and of the engine's gpu
 // request): the devices found and the preset chosen for the best of them.
 // The error is the detection's; the report says what was found anyway.
-func detectGPUs() (gpuReport, error) {
+func detectGPUs() (protocol.GPUReport, error) {
 	inv, err := gpu.Detect()
-	rep := gpuReport{CUDA: !errors.Is(err, gpu.ErrNoCUDA), Inventory: inv}
+	rep := protocol.GPUReport{CUDA: !errors.Is(err, gpu.ErrNoCUDA), DriverAPIVersion: inv.DriverAPIVersion, Devices: []protocol.GPUDevice{}}
 	if err != nil {
 		rep.Error = err.Error()
 	}
-	if rep.Devices == nil {
-		rep.Devices = []gpu.Device{}
+	for _, d := range inv.Devices {
+		rep.Devices = append(rep.Devices, protocol.GPUDevice{Index: d.Index, Name: d.Name, TotalBytes: d.TotalBytes, FreeBytes: d.FreeBytes,
+			ComputeMajor: d.ComputeMajor, ComputeMinor: d.ComputeMinor, Multiprocessors: d.Multiprocessors, GEMM: d.GEMM})
 	}
 	hostRAM := gpu.HostRAMBytes()
-	d, p := gpu.ChooseForInventory(rep.Inventory, hostRAM)
+	d, p := gpu.ChooseForInventory(inv, hostRAM)
 	rep.Preset = newGPUPreset(d, hostRAM, p)
 	if len(rep.Devices) > 0 {
 		rep.Preset.Index = &d.Index

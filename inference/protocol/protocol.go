@@ -199,6 +199,50 @@ type Result struct {
 	Parameters json.RawMessage `json:"parameters,omitempty"`
 }
 
+// GPUReport is what `sensenova gpu` prints and a gpu event carries (its
+// GPU field): the CUDA devices the engine detects and the memory preset it
+// chose for the best of them.
+type GPUReport struct {
+	CUDA             bool        `json:"cuda"`
+	DriverAPIVersion int         `json:"driver_api_version"` // e.g. 13000 for 13.0
+	Devices          []GPUDevice `json:"devices"`
+	Error            string      `json:"error,omitempty"`
+	// Preset is the card chosen to run on and its memory preset.
+	Preset GPUPreset `json:"preset"`
+}
+
+// GPUDevice is one CUDA device.
+type GPUDevice struct {
+	Index           int    `json:"index"`
+	Name            string `json:"name"`
+	TotalBytes      int64  `json:"total_bytes"`
+	FreeBytes       int64  `json:"free_bytes"`
+	ComputeMajor    int    `json:"compute_major"`
+	ComputeMinor    int    `json:"compute_minor"`
+	Multiprocessors int    `json:"multiprocessors"`
+	// GEMM names the matrix-product library of an opened device.
+	GEMM string `json:"gemm,omitempty"`
+}
+
+// GPUPreset is a card, the host memory, and the memory preset chosen for
+// them; `sensenova gpu --simulate` prints it alone.
+type GPUPreset struct {
+	// Index is the chosen device's index (detected cards only).
+	Index *int   `json:"index,omitempty"`
+	Name  string `json:"name"`
+	// VRAMMiB is the card's total memory.
+	VRAMMiB int64 `json:"vram_mib"`
+	// HostRAMMiB is the host memory the choice assumed; 0: unknown.
+	HostRAMMiB   int64   `json:"host_ram_mib"`
+	MaxMemoryGiB float64 `json:"max_memory_gib"`
+	VRAMMode     string  `json:"vram_mode"`
+	// Runnable is false when this machine cannot run the full model.
+	Runnable bool `json:"runnable"`
+	// HostRAMNeededMiB is the host memory the preset needs.
+	HostRAMNeededMiB int64  `json:"host_ram_needed_mib"`
+	Reason           string `json:"reason"`
+}
+
 // DecodeRequest parses one request line and checks the fields every
 // request needs.
 func DecodeRequest(line []byte) (Request, error) {
