@@ -570,29 +570,10 @@ func TestScreenshotEdit(t *testing.T) {
 			w.Content().Refresh()
 			capture = w.Canvas().Capture()
 		})
-		b := capture.Bounds()
-		colours := map[[3]uint32]bool{}
-		for y := b.Min.Y; y < b.Max.Y; y += 4 {
-			for x := b.Min.X; x < b.Max.X; x += 4 {
-				r, g, bl, _ := capture.At(x, y).RGBA()
-				colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
-			}
+		if b, n := capture.Bounds(), distinctColours(capture, 4); b.Dx() < 1000 || n < 50 {
+			t.Errorf("%s: capture %v with %d colours looks blank", name, b, n)
 		}
-		if b.Dx() < 1000 || len(colours) < 50 {
-			t.Errorf("%s: capture %v with %d colours looks blank", name, b, len(colours))
-		}
-		if dir := os.Getenv("SENSENOVA_SCREENSHOTS"); dir != "" {
-			var buf bytes.Buffer
-			if err := png.Encode(&buf, capture); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name+".png"), buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		saveScreenshot(t, capture, name)
 	}
 	shot("edit")
 	fyne.DoAndWait(func() {

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"image"
-	"image/png"
 	"io/fs"
 	"net/url"
 	"os"
@@ -262,28 +261,8 @@ func hgsScreenshot(t *testing.T, w *Window, name string) {
 		t.Errorf("the %s screenshot is %v, want the 1180×800 window", name, b)
 	}
 	// Not blank: many distinct colours.
-	colours := map[[3]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 3 {
-		for x := b.Min.X; x < b.Max.X; x += 3 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
-		}
+	if n := distinctColours(img, 3); n < 20 {
+		t.Fatalf("the %s screenshot looks blank (%d colours)", name, n)
 	}
-	if len(colours) < 20 {
-		t.Fatalf("the %s screenshot looks blank (%d colours)", name, len(colours))
-	}
-	if dir := os.Getenv("SENSENOVA_SCREENSHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Create(filepath.Join(dir, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveScreenshot(t, img, name)
 }

@@ -3,7 +3,6 @@ package ui
 import (
 	"bytes"
 	"image"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -475,29 +474,10 @@ func sbCapture(t *testing.T, w *Window, name string) {
 		w.Content().Refresh()
 		img = w.Canvas().Capture()
 	})
-	b := img.Bounds()
-	colours := map[[3]uint32]bool{}
-	for y := b.Min.Y; y < b.Max.Y; y += 4 {
-		for x := b.Min.X; x < b.Max.X; x += 4 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
-		}
+	if b, n := img.Bounds(), distinctColours(img, 4); b.Dx() < 1000 || n < 50 {
+		t.Errorf("capture %v with %d colours looks blank", b, n)
 	}
-	if b.Dx() < 1000 || len(colours) < 50 {
-		t.Errorf("capture %v with %d colours looks blank", b, len(colours))
-	}
-	if dir := os.Getenv("SENSENOVA_SCREENSHOTS"); dir != "" {
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveScreenshot(t, img, name)
 }
 
 // TestScreenshotStoryboard shows a real storyboard of the demo model: its
