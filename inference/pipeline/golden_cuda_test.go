@@ -35,9 +35,9 @@ import (
 // attention of the understanding expert's prefill) — checked by replaying
 // whole reasoning runs op by op in torch (docs/torch-parity.md). Decoding
 // takes a faster way that rounds differently now and then, and two ops
-// are not reproduced: the generation expert's attention (PyTorch's flash kernel walks and
-// splits the keys its own way) and GELU's tails (erff of CUDA 11.8's
-// libdevice against CUDA 13's). One rounding step anywhere moves a
+// are not reproduced: the generation expert's attention (PyTorch's flash
+// kernel walks and splits the keys its own way) and GELU's tails (erff of
+// CUDA 11.8's libdevice against CUDA 13's). One rounding step anywhere moves a
 // 50-step guided picture by several percent, so the denoising cases can
 // agree with the reference's bf16 run only as far as two bf16 runs can.
 
